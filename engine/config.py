@@ -1,0 +1,54 @@
+"""Settings from the environment (`PARCOURS_*`), validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from engine.errors import ConfigurationError
+
+DEV_WRITE_KEY = "dev-write-key"
+DEV_ADMIN_KEY = "dev-admin-key"
+
+
+class Settings(BaseSettings):
+    """Everything configurable. In `prod`, default or missing secrets refuse to start."""
+
+    model_config = SettingsConfigDict(env_prefix="PARCOURS_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "sqlite:///./var/parcours.db"
+    write_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEV_WRITE_KEY])
+    admin_key: str = DEV_ADMIN_KEY
+    content_dir: Path = Path(".")
+    max_batch_bytes: int = 4 * 1024 * 1024
+    max_call_bytes: int = 32 * 1024
+
+    @field_validator("write_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_secrets(self) -> None:
+        """Refuse to run in production with a default, empty or short secret."""
+        if self.env != "prod":
+            return
+        problems = []
+        if not self.write_keys:
+            problems.append("PARCOURS_WRITE_KEYS is empty")
+        if DEV_WRITE_KEY in self.write_keys:
+            problems.append("PARCOURS_WRITE_KEYS contains the development default")
+        if self.admin_key == DEV_ADMIN_KEY or len(self.admin_key) < 16:
+            problems.append("PARCOURS_ADMIN_KEY is the default or shorter than 16 characters")
+        if problems:
+            raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, database engines, Alembic migrations."""

@@ -1,0 +1,74 @@
+"""The tables of the foundation: profiles, their identities, events and dead letters.
+
+A profile is one end user. `identities` maps every id the SaaS app uses for that user
+(`user` ids, `anonymous` ids, aliased previous ids) to the profile, so anonymous activity
+before identify and alias calls resolve to the same profile.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from engine.store.base import BigId, JSONDoc, TimestampMixin, UTCDateTime
+
+
+class Profile(TimestampMixin, table=True):
+    __tablename__ = "profiles"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str | None = Field(default=None, max_length=255, unique=True)
+    traits: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDoc, nullable=False)
+    first_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Identity(SQLModel, table=True):
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # "user" | "anonymous"
+    value: str = Field(max_length=255)
+    profile_id: int = Field(
+        sa_column=Column(ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "profile_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    message_id: str = Field(max_length=255, unique=True)
+    profile_id: int = Field(
+        sa_column=Column(ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False)
+    )
+    type: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=255)
+    user_id: str | None = Field(default=None, max_length=255)
+    anonymous_id: str | None = Field(default=None, max_length=255)
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDoc, nullable=False)
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDoc, nullable=False)
+    timestamp: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    original_timestamp: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DeadLetter(SQLModel, table=True):
+    """An input that could not be stored as an event, kept whole with the reasons why."""
+
+    __tablename__ = "dead_letters"
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    source: str = Field(max_length=64)  # fingerprint of the write key, never the key itself
+    endpoint: str = Field(max_length=32)
+    item_index: int | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc, nullable=False)
+    payload: Any = Field(default=None, sa_type=JSONDoc, nullable=True)
+    raw: str | None = None
