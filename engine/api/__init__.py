@@ -1,0 +1,1 @@
+"""HTTP interface: the FastAPI app, its dependencies and error rendering."""

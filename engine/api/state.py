@@ -1,0 +1,39 @@
+"""What every request needs, built once per app."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from engine.api.metrics import Metrics
+from engine.clock import Clock
+from engine.config import Settings
+
+
+def fingerprint(secret: str) -> str:
+    """A stable, non-reversible name for a write key, safe to store and log."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def source_for(self, write_key: str | None) -> str | None:
+        """The source fingerprint of a valid write key, else None (constant-time compare)."""
+        if not write_key:
+            return None
+        found = None
+        for key in self.settings.write_keys:
+            if hmac.compare_digest(key.encode(), write_key.encode()):
+                found = key
+        return None if found is None else fingerprint(found)
+
+    def is_admin(self, token: str) -> bool:
+        return hmac.compare_digest(self.settings.admin_key.encode(), token.encode())

@@ -1,0 +1,29 @@
+"""Liveness and metrics endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from engine.api.deps import StateDep
+from engine.errors import EngineError
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def get_health(state: StateDep) -> dict[str, str]:
+    """200 when the API can reach its database."""
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise EngineError(f"database unreachable: {type(exc).__name__}", code="unhealthy") from exc
+    return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=Response)
+def get_metrics(state: StateDep) -> Response:
+    """Prometheus text exposition."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,61 @@
+"""The `parcours` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from engine.config import Settings
+from engine.errors import ConfigurationError
+
+app = typer.Typer(help="Parcours: onboarding automation engine.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    try:
+        settings.check_secrets()
+    except ConfigurationError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(2) from exc
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations to PARCOURS_DATABASE_URL."""
+    from engine.store.db import create_db_engine
+    from engine.store.migrate import upgrade
+
+    upgrade(create_db_engine(_settings().database_url))
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Run the API (migrating the database first)."""
+    import uvicorn
+
+    from engine.api.app import create_app
+    from engine.store.db import create_db_engine
+    from engine.store.migrate import upgrade
+
+    settings = _settings()
+    db = create_db_engine(settings.database_url)
+    upgrade(db)
+    key = settings.write_keys[0] if settings.write_keys else "<write key>"
+    typer.echo(
+        f"Parcours listening on http://{host}:{port}  (database: {settings.database_url})\n"
+        "Send an event:\n"
+        f"  curl -u '{key}:' -H 'Content-Type: application/json' "
+        f"http://{host}:{port}/v1/track \\\n"
+        '    -d \'{"userId": "sophie", "event": "campaign_created"}\'\n'
+        "Then read the profile:\n"
+        f"  curl -H 'Authorization: Bearer {settings.admin_key}' "
+        f"http://{host}:{port}/v1/profiles/sophie"
+    )
+    uvicorn.run(create_app(settings, engine=db), host=host, port=port, log_level="warning")

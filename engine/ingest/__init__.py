@@ -1,0 +1,1 @@
+"""Ingestion of Segment-compatible calls into profiles and events (idempotent by messageId)."""

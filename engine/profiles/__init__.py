@@ -1,0 +1,1 @@
+"""Read and erase profiles and their events (admin API)."""
