@@ -59,3 +59,7 @@ def serve(
         f"http://{host}:{port}/v1/profiles/sophie"
     )
     uvicorn.run(create_app(settings, engine=db), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()

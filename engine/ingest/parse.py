@@ -1,18 +1,26 @@
 """Turn a request body into validated messages plus per-item errors (no I/O).
 
-A batch is validated item by item, so one bad item never costs the others; every error
-names the field as the caller spelled it, e.g. `batch[3].event`.
+A batch is validated in one call (the common, all-valid case); if anything is wrong it is
+re-validated item by item, so one bad item never costs the others. Every error names the
+field as the caller spelled it, e.g. `batch[3].event`.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from engine.ingest.schemas import MESSAGE_ADAPTER, MESSAGE_TYPES, AnyMessage
+from engine.ingest.schemas import (
+    BATCH_ADAPTER,
+    MESSAGE_ADAPTER,
+    MESSAGE_TYPES,
+    TIMESTAMP_ADAPTER,
+    AnyMessage,
+    lacks_an_id,
+)
 
 
 @dataclass(frozen=True)
@@ -49,69 +57,62 @@ def parse_batch(body: dict[str, Any]) -> Parsed:
     """Validate a `/v1/batch` body; batch-level `sentAt` and `context` apply to every item."""
     items = body.get("batch")
     if not isinstance(items, list):
-        rejected = Rejected(None, body, [ItemError("batch", "batch must be an array of messages")])
-        return Parsed(rejected=[rejected])
-    defaults = {"sentAt": body.get("sentAt"), "context": body.get("context")}
+        return _reject_whole(body, "batch", "batch must be an array of messages")
+    sent_at = None
+    if body.get("sentAt") is not None:
+        try:
+            sent_at = TIMESTAMP_ADAPTER.validate_python(body["sentAt"])
+        except ValidationError as exc:
+            return _reject_whole(body, "sentAt", exc.errors()[0]["msg"])
+    context = body.get("context")
+    shared_context = context if isinstance(context, dict) else None
+    try:
+        validated: list[AnyMessage | list[ItemError]] = list(BATCH_ADAPTER.validate_python(items))
+    except ValidationError:
+        validated = [_validate_item(item, f"batch[{i}]", i) for i, item in enumerate(items)]
     parsed = Parsed()
-    for index, item in enumerate(items):
-        _parse_item(parsed, item, f"batch[{index}]", index, None, defaults)
+    for index, outcome in enumerate(validated):
+        if isinstance(outcome, list):
+            parsed.rejected.append(Rejected(index, items[index], outcome))
+        elif lacks_an_id(outcome):
+            error = ItemError(f"batch[{index}].userId", "userId or anonymousId is required", index)
+            parsed.rejected.append(Rejected(index, items[index], [error]))
+        else:
+            parsed.messages.append(_with_defaults(outcome, sent_at, shared_context))
     return parsed
 
 
 def parse_single(body: dict[str, Any], message_type: str) -> Parsed:
     """Validate a single call (`/v1/track` ...): the type comes from the path."""
-    parsed = Parsed()
-    _parse_item(parsed, body, "", None, message_type, {})
-    return parsed
+    outcome = _validate_item({**body, "type": message_type}, "", None)
+    if isinstance(outcome, list):
+        return Parsed(rejected=[Rejected(None, body, outcome)])
+    if lacks_an_id(outcome):
+        return _reject_whole(body, "userId", "userId or anonymousId is required")
+    return Parsed(messages=[outcome])
 
 
-def _parse_item(
-    parsed: Parsed,
-    item: Any,
-    prefix: str,
-    index: int | None,
-    message_type: str | None,
-    defaults: dict[str, Any],
-) -> None:
+def _reject_whole(body: Any, field_name: str, message: str) -> Parsed:
+    return Parsed(rejected=[Rejected(None, body, [ItemError(field_name, message)])])
+
+
+def _validate_item(item: Any, prefix: str, index: int | None) -> AnyMessage | list[ItemError]:
     if not isinstance(item, dict):
-        error = ItemError(prefix or "body", "expected a JSON object", index)
-        parsed.rejected.append(Rejected(index, item, [error]))
-        return
-    data = _with_defaults(item, message_type, defaults)
-    errors = _check_ids(data, prefix, index)
+        return [ItemError(prefix or "body", "expected a JSON object", index)]
     try:
-        message = MESSAGE_ADAPTER.validate_python(data)
+        return MESSAGE_ADAPTER.validate_python(item)
     except ValidationError as exc:
-        errors += [_item_error(prefix, err, data.get("type"), index) for err in exc.errors()]
-    if errors:
-        parsed.rejected.append(Rejected(index, item, errors))
-    else:
-        parsed.messages.append(message)
+        return [_item_error(prefix, err, item.get("type"), index) for err in exc.errors()]
 
 
 def _with_defaults(
-    item: dict[str, Any], message_type: str | None, defaults: dict[str, Any]
-) -> dict[str, Any]:
-    data = dict(item)
-    if message_type is not None:
-        data["type"] = message_type
-    if data.get("sentAt") is None and defaults.get("sentAt") is not None:
-        data["sentAt"] = defaults["sentAt"]
-    shared_context = defaults.get("context")
-    if isinstance(shared_context, dict):
-        own = data.get("context")
-        data["context"] = {**shared_context, **own} if isinstance(own, dict) else shared_context
-    if not data.get("messageId"):
-        # Without a messageId a retry cannot be recognised; give the message one so it is
-        # still stored exactly once per request.
-        data["messageId"] = str(uuid.uuid4())
-    return data
-
-
-def _check_ids(data: dict[str, Any], prefix: str, index: int | None) -> list[ItemError]:
-    if data.get("type") == "alias" or data.get("userId") or data.get("anonymousId"):
-        return []
-    return [ItemError(_join(prefix, "userId"), "userId or anonymousId is required", index)]
+    message: AnyMessage, sent_at: datetime | None, context: dict[str, Any] | None
+) -> AnyMessage:
+    if message.sent_at is None:
+        message.sent_at = sent_at
+    if context is not None:
+        message.context = {**context, **message.context}
+    return message
 
 
 def _item_error(prefix: str, err: Any, message_type: Any, index: int | None) -> ItemError:

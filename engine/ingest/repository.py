@@ -1,5 +1,9 @@
-"""Every SQL statement of ingestion. Core-level and batched: one statement per kind of
-write per batch, never one per event (SQLModel's ORM `add_all` is ~8x slower here)."""
+"""Every SQL statement of ingestion.
+
+The per-event statements (insert events, touch profiles) are batched at driver level
+(`store.bulk`); the rest are Core statements that run once per batch or only on identity
+changes (new users, merges, identify).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from engine.ingest.identity import IdentityPlan, Key
+from engine.store.bulk import BulkWriter
 from engine.store.tables import DeadLetter, Event, Identity, Profile
 
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -20,52 +23,45 @@ identities = Identity.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 dead_letters = DeadLetter.__table__  # type: ignore[attr-defined]
 
-
-@dataclass
-class ProfileState:
-    user_id: str | None
-    traits: dict[str, Any]
-    first_seen_at: datetime
-    last_seen_at: datetime
+Span = tuple[datetime, datetime]  # earliest and latest event time
 
 
 @dataclass
 class Snapshot:
     known: dict[Key, int]
-    profiles: dict[int, ProfileState]
+    user_of: dict[int, str | None]
 
 
-def load_snapshot(conn: Connection, keys: Iterable[Key]) -> Snapshot:
-    """The identities a batch mentions and their profiles, in one query."""
+def stored_message_ids(conn: Connection, message_ids: Sequence[str]) -> set[str]:
+    query = select(events.c.message_id).where(events.c.message_id.in_(message_ids))
+    return set(conn.execute(query).scalars())
+
+
+def load_snapshot(writer: BulkWriter, keys: Iterable[Key]) -> Snapshot:
+    """The identities a batch mentions and their profiles' user ids, in one query."""
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
-    if not by_kind:
-        return Snapshot({}, {})
-    condition = or_(
-        *(and_(identities.c.kind == k, identities.c.value.in_(v)) for k, v in by_kind.items())
-    )
-    query = (
-        select(
-            identities.c.kind,
-            identities.c.value,
-            profiles.c.id,
-            profiles.c.user_id,
-            profiles.c.traits,
-            profiles.c.first_seen_at,
-            profiles.c.last_seen_at,
-        )
-        .join(profiles, profiles.c.id == identities.c.profile_id)
-        .where(condition)
-    )
     snapshot = Snapshot({}, {})
-    for kind, value, pid, user_id, traits, first, last in conn.execute(query):
+    if not by_kind:
+        return snapshot
+    where = " OR ".join(
+        f"(i.kind = {{p}} AND i.value IN ({writer.placeholders(len(v))}))" for v in by_kind.values()
+    )
+    params = [x for kind, values in by_kind.items() for x in (kind, *values)]
+    sql = (
+        "SELECT i.kind, i.value, p.id, p.user_id FROM identities i"
+        f" JOIN profiles p ON p.id = i.profile_id WHERE {where}"
+    )
+    for kind, value, pid, user_id in writer.fetch(sql, params):
         snapshot.known[(kind, value)] = pid
-        snapshot.profiles[pid] = ProfileState(user_id, traits, first, last)
+        snapshot.user_of[pid] = user_id
     return snapshot
 
 
-def apply_identity_plan(conn: Connection, plan: IdentityPlan, now: datetime) -> dict[int, int]:
+def apply_identity_plan(
+    conn: Connection, plan: IdentityPlan, spans: dict[int, Span], now: datetime
+) -> dict[int, int]:
     """Create, merge and re-identify profiles; return temp id -> real id."""
     real: dict[int, int] = {}
     temps = list(plan.new_profiles.items())
@@ -74,18 +70,18 @@ def apply_identity_plan(conn: Connection, plan: IdentityPlan, now: datetime) -> 
             {
                 "user_id": user_id,
                 "traits": {},
-                "first_seen_at": now,
-                "last_seen_at": now,
+                "first_seen_at": spans[temp][0],
+                "last_seen_at": spans[temp][1],
                 "created_at": now,
                 "updated_at": now,
             }
-            for _, user_id in temps
+            for temp, user_id in temps
         ]
         stmt = insert(profiles).returning(profiles.c.id, sort_by_parameter_order=True)
         ids = conn.execute(stmt, rows).scalars().all()
         real = {temp: pid for (temp, _), pid in zip(temps, ids, strict=True)}
     for gone, survivor in plan.merges:
-        _merge_profiles(conn, gone, real.get(survivor, survivor))
+        _merge_profiles(conn, gone, real.get(survivor, survivor), now)
     if plan.set_user_id:
         conn.execute(
             update(profiles).where(profiles.c.id == bindparam("pid")),
@@ -102,43 +98,63 @@ def apply_identity_plan(conn: Connection, plan: IdentityPlan, now: datetime) -> 
     return real
 
 
-def _merge_profiles(conn: Connection, gone: int, survivor: int) -> None:
+def _merge_profiles(conn: Connection, gone: int, survivor: int, now: datetime) -> None:
+    """Move everything of `gone` to `survivor`; the survivor's traits win on conflicts."""
+    rows = conn.execute(select(profiles).where(profiles.c.id.in_([gone, survivor]))).mappings()
+    by_id = {row["id"]: row for row in rows}
+    a, b = by_id[gone], by_id[survivor]
     conn.execute(update(events).where(events.c.profile_id == gone).values(profile_id=survivor))
     conn.execute(
         update(identities).where(identities.c.profile_id == gone).values(profile_id=survivor)
     )
     conn.execute(delete(profiles).where(profiles.c.id == gone))
-
-
-def insert_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert events, skipping message ids already stored; return the ids inserted."""
-    if not rows:
-        return set()
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = (
-        dialect_insert(events)
-        .on_conflict_do_nothing(index_elements=["message_id"])
-        .returning(events.c.message_id)
-    )
-    return set(conn.execute(stmt, list(rows)).scalars().all())
-
-
-def update_profiles(conn: Connection, states: dict[int, ProfileState], now: datetime) -> None:
-    if not states:
-        return
     conn.execute(
-        update(profiles).where(profiles.c.id == bindparam("pid")),
-        [
-            {
-                "pid": pid,
-                "traits": s.traits,
-                "first_seen_at": s.first_seen_at,
-                "last_seen_at": s.last_seen_at,
-                "updated_at": now,
-            }
-            for pid, s in states.items()
-        ],
+        update(profiles)
+        .where(profiles.c.id == survivor)
+        .values(
+            traits={**a["traits"], **b["traits"]},
+            first_seen_at=min(a["first_seen_at"], b["first_seen_at"]),
+            last_seen_at=max(a["last_seen_at"], b["last_seen_at"]),
+            updated_at=now,
+        )
     )
+
+
+EVENT_COLUMNS = (
+    "message_id, profile_id, type, name, user_id, anonymous_id, properties, context,"
+    " timestamp, original_timestamp, sent_at, received_at"
+)
+
+
+def insert_events(writer: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows in EVENT_COLUMNS order, already encoded by `writer`."""
+    values = ", ".join(["{p}"] * 12)
+    writer.execute_many(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({values})", rows)
+
+
+def touch_profiles(writer: BulkWriter, spans: dict[int, Span], now: datetime) -> None:
+    """Widen each profile's first/last seen to include the new events."""
+    sql = (
+        f"UPDATE profiles SET first_seen_at = {writer.least('first_seen_at', '{p}')},"
+        f" last_seen_at = {writer.greatest('last_seen_at', '{p}')}, updated_at = {{p}}"
+        " WHERE id = {p}"
+    )
+    stamp = writer.time(now)
+    rows = [(writer.time(a), writer.time(b), stamp, pid) for pid, (a, b) in spans.items()]
+    writer.execute_many(sql, rows)
+
+
+def load_traits(conn: Connection, profile_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    query = select(profiles.c.id, profiles.c.traits).where(profiles.c.id.in_(list(profile_ids)))
+    return {pid: traits for pid, traits in conn.execute(query)}
+
+
+def set_traits(conn: Connection, traits: dict[int, dict[str, Any]], now: datetime) -> None:
+    if traits:
+        conn.execute(
+            update(profiles).where(profiles.c.id == bindparam("pid")),
+            [{"pid": pid, "traits": t, "updated_at": now} for pid, t in traits.items()],
+        )
 
 
 def insert_dead_letters(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

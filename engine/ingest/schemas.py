@@ -6,43 +6,28 @@ Unknown fields are ignored, as Segment does; `integrations` is accepted and not 
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
-def _id_to_str(value: Any) -> Any:
-    """SDKs send numeric ids as numbers; Segment treats them as strings."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-def _require_offset(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp needs a UTC offset (e.g. 2026-01-31T12:00:00Z)")
-    return value
-
-
-Id = Annotated[str, BeforeValidator(_id_to_str), Field(min_length=1, max_length=255)]
-Timestamp = Annotated[datetime, AfterValidator(_require_offset)]
+Id = Annotated[str, Field(min_length=1, max_length=255)]
+Timestamp = AwareDatetime  # ISO 8601 with an offset; validated in pydantic's Rust core
 Doc = dict[str, Any]
 
 
 class BaseMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Not frozen: batch-level defaults (sentAt, context) are applied after validation.
+    # SDKs send numeric ids as numbers; Segment treats them as strings.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
 
-    message_id: Id | None = Field(default=None, alias="messageId")
+    # Without a messageId a retry cannot be recognised; one is generated so the message is
+    # still stored exactly once per request.
+    message_id: Id = Field(default_factory=lambda: str(uuid.uuid4()), alias="messageId")
     user_id: Id | None = Field(default=None, alias="userId")
     anonymous_id: Id | None = Field(default=None, alias="anonymousId")
     timestamp: Timestamp | None = None
@@ -128,3 +113,12 @@ class Alias(BaseMessage):
 Message = Annotated[Identify | Track | Page | Group | Alias, Field(discriminator="type")]
 MESSAGE_ADAPTER: TypeAdapter[Identify | Track | Page | Group | Alias] = TypeAdapter(Message)
 AnyMessage = Identify | Track | Page | Group | Alias
+BATCH_ADAPTER: TypeAdapter[list[AnyMessage]] = TypeAdapter(list[Message])
+TIMESTAMP_ADAPTER: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+
+
+def lacks_an_id(message: AnyMessage) -> bool:
+    """Every call but alias names its user by userId or anonymousId."""
+    return (
+        not isinstance(message, Alias) and message.user_id is None and message.anonymous_id is None
+    )

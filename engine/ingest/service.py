@@ -1,22 +1,26 @@
-"""Store a batch of validated messages: resolve profiles, insert events once, fold traits.
+"""Store a batch of validated messages: resolve profiles, insert new events, fold traits.
 
-The caller owns the transaction (`store.db.write_transaction`); nothing here commits.
+Messages whose messageId is already stored are skipped before anything else happens, so a
+retried batch changes nothing. The caller owns the transaction
+(`store.db.write_transaction`); nothing here commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from engine.ingest import repository as repo
 from engine.ingest.identity import IdentityResolver, Key
 from engine.ingest.parse import Rejected
-from engine.ingest.repository import ProfileState
+from engine.ingest.repository import Span
 from engine.ingest.schemas import Alias, AnyMessage, Identify
 from engine.ingest.timestamps import corrected_timestamp
+from engine.store.bulk import BulkWriter
 
 
 @dataclass(frozen=True)
@@ -26,28 +30,46 @@ class IngestResult:
 
 
 def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) -> IngestResult:
-    """Store messages exactly once by messageId; `now` is the receive time."""
-    unique = _first_per_message_id(messages)
-    snapshot = repo.load_snapshot(conn, _identity_keys(unique))
-    resolver = IdentityResolver(
-        snapshot.known, {pid: p.user_id for pid, p in snapshot.profiles.items()}
-    )
-    refs = [resolver.resolve(m) for m in unique]
-    plan = resolver.finish()
-    real = repo.apply_identity_plan(conn, plan, now)
-    profile_ids = [_real_id(resolver.find(ref), real) for ref in refs]
-    rows = [_event_row(m, pid, now) for m, pid in zip(unique, profile_ids, strict=True)]
-    inserted = repo.insert_events(conn, rows)
+    """Store messages exactly once by messageId; `now` is the receive time.
 
-    states = _merged_states(snapshot.profiles, plan.merges)
-    changed: dict[int, ProfileState] = {}
-    for message, row in zip(unique, rows, strict=True):
-        if message.message_id in inserted:
-            pid = row["profile_id"]
-            base = changed.get(pid) or states.get(pid)
-            changed[pid] = _fold(base, message, row["timestamp"])
-    repo.update_profiles(conn, changed, now)
-    return IngestResult(stored=len(inserted), duplicates=len(messages) - len(inserted))
+    Most batches hold no stored message, so the batch is first written optimistically inside
+    a savepoint; a unique violation (an SDK retry) rolls it back and the batch is written
+    again without the messages already stored.
+    """
+    unique = _first_per_message_id(messages)
+    try:
+        with conn.begin_nested():
+            _store_new(conn, unique, now)
+        return IngestResult(stored=len(unique), duplicates=len(messages) - len(unique))
+    except IntegrityError:
+        stored = repo.stored_message_ids(conn, [m.message_id for m in unique])
+    new = [m for m in unique if m.message_id not in stored]
+    if new:
+        _store_new(conn, new, now)
+    return IngestResult(stored=len(new), duplicates=len(messages) - len(new))
+
+
+def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> None:
+    times = [_event_time(m, now) for m in new]
+    writer = BulkWriter(conn)
+    snapshot = repo.load_snapshot(writer, _identity_keys(new))
+    resolver = IdentityResolver(snapshot.known, snapshot.user_of)
+    refs = [resolver.resolve(m) for m in new]
+    plan = resolver.finish()
+    final_refs = [resolver.find(ref) for ref in refs]
+    spans = _spans(final_refs, times)
+    real = repo.apply_identity_plan(conn, plan, spans, now)
+    profile_ids = [real.get(ref, ref) for ref in final_refs]
+
+    repo.insert_events(
+        writer,
+        [
+            _event_row(writer, m, pid, t, now)
+            for m, pid, t in zip(new, profile_ids, times, strict=True)
+        ],
+    )
+    repo.touch_profiles(writer, {ref: s for ref, s in spans.items() if ref > 0}, now)
+    _fold_traits(conn, new, profile_ids, now)
 
 
 def store_rejected(
@@ -57,15 +79,7 @@ def store_rejected(
     repo.insert_dead_letters(
         conn,
         [
-            {
-                "received_at": now,
-                "source": source,
-                "endpoint": endpoint,
-                "item_index": r.index,
-                "errors": [e.as_dict() for e in r.errors],
-                "payload": r.payload,
-                "raw": None,
-            }
+            _dead_letter(now, source, endpoint, r.index, [e.as_dict() for e in r.errors], r.payload)
             for r in rejected
         ],
     )
@@ -74,25 +88,33 @@ def store_rejected(
 def store_unparsable(
     conn: Connection, raw: str, reason: str, *, source: str, endpoint: str, now: datetime
 ) -> None:
-    """Keep a body that is not JSON at all, as text."""
-    repo.insert_dead_letters(
-        conn,
-        [
-            {
-                "received_at": now,
-                "source": source,
-                "endpoint": endpoint,
-                "item_index": None,
-                "errors": [{"field": "body", "message": reason}],
-                "payload": None,
-                "raw": raw,
-            }
-        ],
-    )
+    """Keep a body that is not a JSON object at all, as text."""
+    errors = [{"field": "body", "message": reason}]
+    repo.insert_dead_letters(conn, [_dead_letter(now, source, endpoint, None, errors, None, raw)])
+
+
+def _dead_letter(
+    now: datetime,
+    source: str,
+    endpoint: str,
+    index: int | None,
+    errors: list[dict[str, Any]],
+    payload: Any,
+    raw: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "received_at": now,
+        "source": source,
+        "endpoint": endpoint,
+        "item_index": index,
+        "errors": errors,
+        "payload": payload,
+        "raw": raw,
+    }
 
 
 def _first_per_message_id(messages: list[AnyMessage]) -> list[AnyMessage]:
-    seen: set[str | None] = set()
+    seen: set[str] = set()
     unique = []
     for m in messages:
         if m.message_id not in seen:
@@ -113,55 +135,50 @@ def _identity_keys(messages: list[AnyMessage]) -> set[Key]:
     return keys
 
 
-def _real_id(ref: int, real: dict[int, int]) -> int:
-    return real[ref] if ref < 0 else ref
-
-
-def _event_row(message: AnyMessage, profile_id: int, now: datetime) -> dict[str, Any]:
+def _event_time(message: AnyMessage, now: datetime) -> datetime:
     original = message.original_timestamp or message.timestamp
-    return {
-        "message_id": message.message_id,
-        "profile_id": profile_id,
-        "type": message.type,
-        "name": message.event_name,
-        "user_id": message.user_id,
-        "anonymous_id": message.anonymous_id,
-        "properties": message.event_properties,
-        "context": message.context,
-        "timestamp": corrected_timestamp(
-            original=original, sent_at=message.sent_at, received_at=now
-        ),
-        "original_timestamp": original,
-        "sent_at": message.sent_at,
-        "received_at": now,
-    }
+    return corrected_timestamp(original=original, sent_at=message.sent_at, received_at=now)
 
 
-def _merged_states(
-    states: dict[int, ProfileState], merges: list[tuple[int, int]]
-) -> dict[int, ProfileState]:
-    """Profile states after merges: the survivor's traits win over the absorbed profile's."""
-    out = dict(states)
-    for gone, survivor in merges:
-        a, b = out.pop(gone), out.get(survivor)
-        if b is None:  # survivor created in this batch
-            continue
-        out[survivor] = ProfileState(
-            user_id=b.user_id,
-            traits={**a.traits, **b.traits},
-            first_seen_at=min(a.first_seen_at, b.first_seen_at),
-            last_seen_at=max(a.last_seen_at, b.last_seen_at),
-        )
-    return out
+def _spans(refs: list[int], times: list[datetime]) -> dict[int, Span]:
+    spans: dict[int, Span] = {}
+    for ref, at in zip(refs, times, strict=True):
+        first, last = spans.get(ref, (at, at))
+        spans[ref] = (min(first, at), max(last, at))
+    return spans
 
 
-def _fold(state: ProfileState | None, message: AnyMessage, at: datetime) -> ProfileState:
-    if state is None:  # a profile created in this batch
-        state = ProfileState(None, {}, at, at)
-    traits = {**state.traits, **message.all_traits} if isinstance(message, Identify) else None
-    return replace(
-        state,
-        traits=state.traits if traits is None else traits,
-        first_seen_at=min(state.first_seen_at, at),
-        last_seen_at=max(state.last_seen_at, at),
+def _event_row(
+    w: BulkWriter, m: AnyMessage, profile_id: int, at: datetime, now: datetime
+) -> tuple[Any, ...]:
+    return (
+        m.message_id,
+        profile_id,
+        m.type,
+        m.event_name,
+        m.user_id,
+        m.anonymous_id,
+        w.json(m.event_properties),
+        w.json(m.context),
+        w.time(at),
+        w.time(m.original_timestamp or m.timestamp),
+        w.time(m.sent_at),
+        w.time(now),
     )
+
+
+def _fold_traits(
+    conn: Connection, messages: list[AnyMessage], profile_ids: list[int], now: datetime
+) -> None:
+    """Merge identify traits into profiles, later calls winning, in one read and one write."""
+    identifies = [
+        (pid, m.all_traits)
+        for m, pid in zip(messages, profile_ids, strict=True)
+        if isinstance(m, Identify) and m.all_traits
+    ]
+    if not identifies:
+        return
+    traits = repo.load_traits(conn, {pid for pid, _ in identifies})
+    for pid, new_traits in identifies:
+        traits[pid] = {**traits[pid], **new_traits}
+    repo.set_traits(conn, traits, now)

@@ -37,7 +37,8 @@ def _bindir() -> Path:
 class PostgresServer:
     """initdb + pg_ctl in a temporary directory; stopped by `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # benchmarks keep fsync on; tests trade it for speed
         self.bindir = _bindir()
         self.datadir = Path(tempfile.mkdtemp(prefix="parcours-pg-"))
         self.port = free_port()
@@ -55,11 +56,9 @@ class PostgresServer:
         self._run(
             str(self.bindir / "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"
         )
-        options = (
-            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200"
-        )
+        options = f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         # The server must not inherit our pipes, or waiting for pg_ctl never ends.
         log = str(self.datadir / "server.log")
         self._run(str(self.bindir / "pg_ctl"), "-D", data, "-l", log, "-o", options, "-w", "start")
