@@ -30,9 +30,9 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.store.db import create_db_engine  # noqa: E402
-from engine.store.migrate import upgrade  # noqa: E402
-from tests.support.postgres import PostgresServer, free_port  # noqa: E402
+from engine.store.db import create_db_engine
+from engine.store.migrate import upgrade
+from tests.support.postgres import PostgresServer, free_port
 
 BATCH = 100
 WRITE_KEY = "bench-write-key"
@@ -83,8 +83,7 @@ def run_http(url: str, batches: list[list[dict[str, Any]]]) -> float:
         with httpx.Client(base_url=base, auth=(WRITE_KEY, ""), timeout=30) as client:
             _wait_healthy(client)
             bodies = [
-                orjson.dumps({"batch": b, "sentAt": datetime.now(UTC).isoformat()})
-                for b in batches
+                orjson.dumps({"batch": b, "sentAt": datetime.now(UTC).isoformat()}) for b in batches
             ]
             started = time.perf_counter()
             for body in bodies:
@@ -108,15 +107,26 @@ def _wait_healthy(client: httpx.Client) -> None:
     raise RuntimeError("server did not become healthy")
 
 
-def raw_rows(batches: list[list[dict[str, Any]]], profile_ids: dict[str, int]) -> list[list[tuple[Any, ...]]]:
+def raw_rows(
+    batches: list[list[dict[str, Any]]], profile_ids: dict[str, int]
+) -> list[list[tuple[Any, ...]]]:
     """The rows the engine stores, pre-serialised, so the baseline is pure insert cost."""
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     return [
         [
             (
-                m["messageId"], profile_ids[m["userId"]], "track", m["event"], m["userId"], None,
-                orjson.dumps(m["properties"]).decode(), orjson.dumps(m["context"]).decode(),
-                m["timestamp"], m["timestamp"], now, now,
+                m["messageId"],
+                profile_ids[m["userId"]],
+                "track",
+                m["event"],
+                m["userId"],
+                None,
+                orjson.dumps(m["properties"]).decode(),
+                orjson.dumps(m["context"]).decode(),
+                m["timestamp"],
+                m["timestamp"],
+                now,
+                now,
             )
             for m in batch
         ]
@@ -175,7 +185,9 @@ def run_raw_postgres(url: str, batches: list[list[dict[str, Any]]], users: list[
 def fresh_postgres_db(admin_url: str, name: str) -> str:
     import psycopg
 
-    with psycopg.connect(admin_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+    with psycopg.connect(
+        admin_url.replace("postgresql+psycopg", "postgresql"), autocommit=True
+    ) as c:
         c.execute(f"DROP DATABASE IF EXISTS {name}")
         c.execute(f"CREATE DATABASE {name}")
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"

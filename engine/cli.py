@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from engine.config import Settings
@@ -10,6 +12,8 @@ from engine.errors import ConfigurationError
 app = typer.Typer(help="Parcours: onboarding automation engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+experiments_app = typer.Typer(help="Experiment results.", no_args_is_help=True)
+app.add_typer(experiments_app, name="experiments")
 
 
 def _settings() -> Settings:
@@ -59,6 +63,21 @@ def serve(
         f"http://{host}:{port}/v1/profiles/sophie"
     )
     uvicorn.run(create_app(settings, engine=db), host=host, port=port, log_level="warning")
+
+
+@experiments_app.command("analyze")
+def experiments_analyze(
+    csv: Path = typer.Option(..., help="One row per user: user_id, variant, converted, ..."),
+    control: str | None = typer.Option(None, help="Control variant (default: first seen)."),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+    weights: str | None = typer.Option(None, help="Design weights, e.g. control=50,b=50."),
+    correction: str = typer.Option("none", help="Across variants: none, holm or bh."),
+) -> None:
+    """Analyse an exported experiment offline (docs/experiments.md)."""
+    from engine.experiments.analyze import analyze_command
+
+    code = analyze_command(csv, control, output_format, weights=weights, correction=correction)
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":
