@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,31 +70,34 @@ def make_batches(n_events: int, n_users: int, seed: int = 7) -> list[list[dict[s
     return [messages[i : i + BATCH] for i in range(0, n_events, BATCH)]
 
 
-def run_http(url: str, batches: list[list[dict[str, Any]]]) -> float:
+def run_http(url: str, batches: list[list[dict[str, Any]]], clients: int) -> float:
+    """Events/s through the API, `clients` senders in parallel (an SDK sends one at a time)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "PARCOURS_DATABASE_URL": url,
-        "PARCOURS_WRITE_KEYS": WRITE_KEY,
-    }
+    env = {**os.environ, "PARCOURS_DATABASE_URL": url, "PARCOURS_WRITE_KEYS": WRITE_KEY}
     cmd = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
+    sent_at = datetime.now(UTC).isoformat()
+    bodies = [orjson.dumps({"batch": b, "sentAt": sent_at}) for b in batches]
+    shares = [bodies[i::clients] for i in range(clients)]
     try:
-        with httpx.Client(base_url=base, auth=(WRITE_KEY, ""), timeout=30) as client:
-            _wait_healthy(client)
-            bodies = [
-                orjson.dumps({"batch": b, "sentAt": datetime.now(UTC).isoformat()}) for b in batches
-            ]
+        with httpx.Client(base_url=base, timeout=30) as probe:
+            _wait_healthy(probe)
+        with ThreadPoolExecutor(clients) as pool:
             started = time.perf_counter()
-            for body in bodies:
-                response = client.post("/v1/batch", content=body)
-                assert response.status_code == 200, response.text
+            list(pool.map(lambda share: _send(base, share), shares))
             elapsed = time.perf_counter() - started
     finally:
         server.terminate()
         server.wait(timeout=10)
     return sum(len(b) for b in batches) / elapsed
+
+
+def _send(base: str, bodies: list[bytes]) -> None:
+    with httpx.Client(base_url=base, auth=(WRITE_KEY, ""), timeout=30) as client:
+        for body in bodies:
+            response = client.post("/v1/batch", content=body)
+            assert response.status_code == 200, response.text
 
 
 def _wait_healthy(client: httpx.Client) -> None:
@@ -197,33 +201,40 @@ def fresh_postgres_db(admin_url: str, name: str) -> str:
     return url
 
 
-def report(backend: str, http_rate: float, raw_rate: float) -> None:
-    print(
-        f"{backend:10s}  http {http_rate:9,.0f} events/s   raw executemany {raw_rate:9,.0f} rows/s"
-        f"   ratio {http_rate / raw_rate:5.1%}"
-    )
+def report(backend: str, raw_rate: float, http_rates: dict[int, float]) -> None:
+    print(f"{backend:10s}  raw executemany {raw_rate:9,.0f} rows/s")
+    for clients, rate in http_rates.items():
+        print(
+            f"{'':10s}  http, {clients} client{'s' if clients > 1 else ' '} {rate:9,.0f} events/s"
+            f"   ratio to raw {rate / raw_rate:5.1%}"
+        )
 
 
-def bench_sqlite(batches: list[list[dict[str, Any]]], users: list[str]) -> None:
+def bench_sqlite(batches: list[list[dict[str, Any]]], users: list[str], clients: list[int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for name in ("http", "raw"):
+        names = ["raw", *(f"http{c}" for c in clients)]
+        for name in names:
             engine = create_db_engine(f"sqlite:///{tmp}/{name}.db")
             upgrade(engine)
             engine.dispose()
         raw = run_raw_sqlite(Path(tmp) / "raw.db", batches, users)
-        http = run_http(f"sqlite:///{tmp}/http.db", batches)
-    report("sqlite", http, raw)
+        http = {c: run_http(f"sqlite:///{tmp}/http{c}.db", batches, c) for c in clients}
+    report("sqlite", raw, http)
 
 
-def bench_postgres(batches: list[list[dict[str, Any]]], users: list[str]) -> None:
+def bench_postgres(
+    batches: list[list[dict[str, Any]]], users: list[str], clients: list[int]
+) -> None:
     server = PostgresServer(durable=True)
     try:
         admin = server.start()
         raw = run_raw_postgres(fresh_postgres_db(admin, "bench_raw"), batches, users)
-        http = run_http(fresh_postgres_db(admin, "bench_http"), batches)
+        http = {
+            c: run_http(fresh_postgres_db(admin, f"bench_http{c}"), batches, c) for c in clients
+        }
     finally:
         server.stop()
-    report("postgresql", http, raw)
+    report("postgresql", raw, http)
 
 
 def main() -> None:
@@ -231,14 +242,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--clients", default="1,4", help="parallel senders, comma-separated")
     args = parser.parse_args()
     batches = make_batches(args.events, args.users)
     users = sorted({m["userId"] for b in batches for m in b})
     print(f"{args.events:,} track events, {len(users):,} users, {BATCH} per batch, durable commits")
+    clients = [int(c) for c in args.clients.split(",")]
     if args.backend in ("sqlite", "both"):
-        bench_sqlite(batches, users)
+        bench_sqlite(batches, users, clients)
     if args.backend in ("postgresql", "both"):
-        bench_postgres(batches, users)
+        bench_postgres(batches, users, clients)
 
 
 if __name__ == "__main__":

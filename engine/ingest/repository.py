@@ -37,6 +37,24 @@ def stored_message_ids(conn: Connection, message_ids: Sequence[str]) -> set[str]
     return set(conn.execute(query).scalars())
 
 
+def lock_identities(writer: BulkWriter, keys: Iterable[Key]) -> None:
+    """Serialise concurrent batches that mention the same ids (PostgreSQL).
+
+    Two API replicas receiving the first events of one user at once would both create a
+    profile for it. Transaction-scoped advisory locks on the batch's identity keys, taken
+    in a fixed (sorted) order so batches cannot deadlock, make the second wait and then see
+    the first's profile. Batches about different users do not wait for each other. SQLite
+    needs nothing: its write transactions are already serial (BEGIN IMMEDIATE).
+    """
+    if writer.sqlite:
+        return
+    writer.fetch(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended(k, 0) AS h"
+        " FROM unnest(CAST({p} AS text[])) AS k ORDER BY h) AS ordered",
+        [[f"{kind}:{value}" for kind, value in keys]],
+    )
+
+
 def load_snapshot(writer: BulkWriter, keys: Iterable[Key]) -> Snapshot:
     """The identities a batch mentions and their profiles' user ids, in one query."""
     by_kind: dict[str, list[str]] = {}

@@ -37,6 +37,7 @@ def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) 
     again without the messages already stored.
     """
     unique = _first_per_message_id(messages)
+    repo.lock_identities(BulkWriter(conn), _identity_keys(unique))
     try:
         with conn.begin_nested():
             _store_new(conn, unique, now)
@@ -61,10 +62,11 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> None:
     real = repo.apply_identity_plan(conn, plan, spans, now)
     profile_ids = [real.get(ref, ref) for ref in final_refs]
 
+    received = writer.time(now)
     repo.insert_events(
         writer,
         [
-            _event_row(writer, m, pid, t, now)
+            _event_row(writer, m, pid, t, received)
             for m, pid, t in zip(new, profile_ids, times, strict=True)
         ],
     )
@@ -149,8 +151,10 @@ def _spans(refs: list[int], times: list[datetime]) -> dict[int, Span]:
 
 
 def _event_row(
-    w: BulkWriter, m: AnyMessage, profile_id: int, at: datetime, now: datetime
+    w: BulkWriter, m: AnyMessage, profile_id: int, at: datetime, received: str
 ) -> tuple[Any, ...]:
+    original = m.original_timestamp or m.timestamp
+    encoded_original = w.time(original)
     return (
         m.message_id,
         profile_id,
@@ -160,10 +164,10 @@ def _event_row(
         m.anonymous_id,
         w.json(m.event_properties),
         w.json(m.context),
-        w.time(at),
-        w.time(m.original_timestamp or m.timestamp),
+        encoded_original if at is original else w.time(at),
+        encoded_original,
         w.time(m.sent_at),
-        w.time(now),
+        received,
     )
 
 
