@@ -24,6 +24,8 @@ class Profile(TimestampMixin, table=True):
     traits: dict[str, Any] = Field(default_factory=dict, sa_type=JSONDoc, nullable=False)
     first_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     last_seen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Highest-priority matching segment, kept with the memberships for per-persona queries.
+    persona: str | None = Field(default=None, max_length=64, index=True)
 
 
 class Identity(SQLModel, table=True):
@@ -72,3 +74,32 @@ class DeadLetter(SQLModel, table=True):
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONDoc, nullable=False)
     payload: Any = Field(default=None, sa_type=JSONDoc, nullable=True)
     raw: str | None = None
+
+
+class StageEntry(SQLModel, table=True):
+    """A profile reached an onboarding stage: once, with the time it first held."""
+
+    __tablename__ = "stage_entries"
+    __table_args__ = (UniqueConstraint("profile_id", "stage"), Index(None, "stage", "entered_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(
+        sa_column=Column(ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False)
+    )
+    stage: str = Field(max_length=64)
+    entered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class SegmentMembership(SQLModel, table=True):
+    """A profile's membership of a persona segment; `exited_at` is set while it is out."""
+
+    __tablename__ = "segment_memberships"
+    __table_args__ = (UniqueConstraint("profile_id", "segment"), Index(None, "segment"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(
+        sa_column=Column(ForeignKey("profiles.id", ondelete="CASCADE"), nullable=False)
+    )
+    segment: str = Field(max_length=64)
+    entered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    exited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

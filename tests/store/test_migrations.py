@@ -18,3 +18,14 @@ def test_upgrade_is_idempotent(db_engine: Engine) -> None:
     upgrade(db_engine)
     tables = set(inspect(db_engine).get_table_names())
     assert {"profiles", "identities", "events", "dead_letters", "alembic_version"} <= tables
+
+
+def test_downgrade_and_upgrade_again(db_engine: Engine) -> None:
+    from alembic import command
+
+    from engine.store.migrate import alembic_config
+
+    command.downgrade(alembic_config(db_engine), "0001")
+    assert "stage_entries" not in inspect(db_engine).get_table_names()
+    upgrade(db_engine)
+    assert "stage_entries" in inspect(db_engine).get_table_names()
