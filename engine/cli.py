@@ -65,6 +65,20 @@ def serve(
     uvicorn.run(create_app(settings, engine=db), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def validate(
+    directory: Path = typer.Argument(Path("."), help="Content directory (flows/, segments/ ...)."),
+    output_format: str = typer.Option("text", "--format", help="text or json"),
+) -> None:
+    """Check content files; every problem as path:line:column: message. Exit 1 if any."""
+    from engine.catalog.commands import validate as run_validate
+
+    if output_format not in ("text", "json"):
+        typer.echo("--format must be text or json", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(run_validate(directory, output_format))
+
+
 @experiments_app.command("analyze")
 def experiments_analyze(
     csv: Path = typer.Option(..., help="One row per user: user_id, variant, converted, ..."),

@@ -1,0 +1,74 @@
+"""The catalog: a content directory loaded, validated and cross-checked as a whole.
+
+Loading never stops at the first mistake: every stage of it (YAML syntax, schema, template
+compilation and preview, cross-references) adds to one list of problems, and a catalog is
+returned only when that list is empty, so nothing half-valid ever runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from engine.catalog.checks import check_catalog, names_of, order_segments
+from engine.catalog.collect import Definitions, collect
+from engine.catalog.definitions import Endpoint, Flow, Segment, Stage, Tip, Tutorial
+from engine.catalog.problems import Problem
+from engine.catalog.template_files import EmailFiles, load_templates
+from engine.catalog.templates import EmailTemplate, email_environment
+
+
+@dataclass(frozen=True, eq=False)
+class Catalog:
+    """Everything the content defines, read-only.
+
+    `stages` are in catalog order (ordered stages follow each other); `segments` are in
+    evaluation order, each after the segments its condition uses.
+    """
+
+    stages: tuple[Stage, ...]
+    segments: Mapping[str, Segment]
+    flows: Mapping[str, Flow]
+    templates: Mapping[str, EmailTemplate]
+    tutorials: Mapping[str, Tutorial]
+    tips: Mapping[str, Tip]
+    endpoints: Mapping[str, Endpoint]
+    email_environment: SandboxedEnvironment = field(repr=False)
+
+
+def load_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
+    """The catalog of `content_dir`, or None and every problem found, sorted by place."""
+    if not content_dir.is_dir():
+        return None, [Problem(content_dir, 0, 0, "not a directory")]
+    definitions, problems = collect(content_dir)
+    emails, found = load_templates(content_dir)
+    problems.extend(found)
+    problems.extend(check_catalog(definitions, names_of(definitions, emails.names)))
+    if not problems and _is_empty(definitions, emails):
+        message = "no content found: expected flows/, segments/ or templates/emails/"
+        problems.append(Problem(content_dir, 0, 0, message))
+    if problems:
+        return None, sorted(set(problems))
+    return _build(definitions, emails), []
+
+
+def _is_empty(definitions: Definitions, emails: EmailFiles) -> bool:
+    return not (definitions.stages or definitions.segments or definitions.flows or emails.names)
+
+
+def _build(definitions: Definitions, emails: EmailFiles) -> Catalog:
+    segments = {name: located.value for name, located in definitions.segments.items()}
+    order, _ = order_segments(segments)
+    return Catalog(
+        stages=tuple(located.value for located in definitions.stages),
+        segments={name: segments[name] for name in order},
+        flows={name: located.value for name, located in definitions.flows.items()},
+        templates=dict(emails.templates),
+        tutorials={name: located.value for name, located in definitions.tutorials.items()},
+        tips={name: located.value for name, located in definitions.tips.items()},
+        endpoints={name: located.value for name, located in definitions.endpoints.items()},
+        email_environment=email_environment(emails.sources),
+    )

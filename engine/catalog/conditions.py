@@ -1,0 +1,173 @@
+"""The condition language, one for stages, segments, branches, goals and waits.
+
+A condition is a YAML mapping whose kind is the key it carries:
+
+    all: [...] / any: [...] / not: {...}              combine
+    trait: plan, equals: pro                          compare a profile trait (one operator)
+    event: campaign_sent, at_least: 3, within: 7d     behaviour, optionally filtered by `where`
+    stage: activation, within: 2d                     stage reached (recently)
+    segment: power_user                               member of a segment
+
+Evaluation lives in `engine.audience.evaluate`; these models only describe and validate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from engine.catalog.fields import (
+    Definition,
+    Duration,
+    Name,
+    Orderable,
+    Regex,
+    Scalar,
+    Text,
+    tag,
+    tagged,
+)
+
+OPERATORS = (
+    "equals",
+    "not_equals",
+    "in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "exists",
+    "contains",
+    "matches",
+)
+
+
+class Comparison(Definition):
+    """One operator applied to one value: the shared core of trait conditions and event
+    property filters. A missing or incomparable value makes every operator false, except
+    `exists: false`."""
+
+    equals: Scalar = None
+    not_equals: Scalar = None
+    one_of: tuple[Scalar, ...] | None = Field(None, alias="in", min_length=1)
+    gt: Orderable = None
+    gte: Orderable = None
+    lt: Orderable = None
+    lte: Orderable = None
+    exists: bool | None = None
+    contains: Scalar = None
+    matches: Regex | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> Comparison:
+        given = [name for name in OPERATORS if self._value_of(name) is not None]
+        if not given:
+            raise PydanticCustomError(
+                "operator",
+                "a comparison needs one operator: " + ", ".join(OPERATORS[:-1]) + " or matches",
+            )
+        if len(given) > 1:
+            raise PydanticCustomError(
+                "operator",
+                "use one operator per comparison, found '{first}' and '{second}' "
+                "(combine comparisons with all)",
+                {"first": given[0], "second": given[1]},
+            )
+        return self
+
+    @property
+    def operator(self) -> tuple[str, Any]:
+        """The operator in use and its operand, e.g. `("gte", 50)`."""
+        for name in OPERATORS:
+            value = self._value_of(name)
+            if value is not None:
+                return name, value
+        raise AssertionError("validated comparisons have one operator")
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """Only the operator in use, not nine `None`s."""
+        return [(name, value) for name, value in super().__repr_args__() if value is not None]
+
+    def _value_of(self, operator: str) -> Any:
+        return getattr(self, "one_of" if operator == "in" else operator)
+
+
+def _equals_shorthand(value: Any) -> Any:
+    """`where: {plan: pro}` means `where: {plan: {equals: pro}}`."""
+    return value if isinstance(value, dict | Comparison) else {"equals": value}
+
+
+PropertyFilter = Annotated[Comparison, BeforeValidator(_equals_shorthand)]
+
+
+class AllCondition(Definition):
+    """Holds when every child holds."""
+
+    kind: ClassVar[str] = "all"
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+
+class AnyCondition(Definition):
+    """Holds when at least one child holds."""
+
+    kind: ClassVar[str] = "any"
+    any: tuple[Condition, ...] = Field(min_length=1)
+
+
+class NotCondition(Definition):
+    """Holds when its child does not."""
+
+    kind: ClassVar[str] = "not"
+    negated: Condition = Field(alias="not")
+
+
+class TraitCondition(Comparison):
+    """Compares one trait; `company.size` reaches into nested traits."""
+
+    kind: ClassVar[str] = "trait"
+    trait: Text
+
+
+class EventCondition(Definition):
+    """The profile did `event` at least `at_least` times, counting only events matching
+    `where`, in the last `within`, and (with `since_signup`) after signing up."""
+
+    kind: ClassVar[str] = "event"
+    event: Text
+    where: Mapping[str, PropertyFilter] = Field(default_factory=dict)
+    at_least: int = Field(1, ge=1)
+    within: Duration | None = None
+    since_signup: bool = False
+
+
+class StageCondition(Definition):
+    """The profile reached `stage` (in the last `within`, when given)."""
+
+    kind: ClassVar[str] = "stage"
+    stage: Name
+    within: Duration | None = None
+
+
+class SegmentCondition(Definition):
+    """The profile is currently a member of `segment`."""
+
+    kind: ClassVar[str] = "segment"
+    segment: Name
+
+
+Condition = Annotated[
+    Annotated[AllCondition, tag("all")]
+    | Annotated[AnyCondition, tag("any")]
+    | Annotated[NotCondition, tag("not")]
+    | Annotated[TraitCondition, tag("trait")]
+    | Annotated[EventCondition, tag("event")]
+    | Annotated[StageCondition, tag("stage")]
+    | Annotated[SegmentCondition, tag("segment")],
+    tagged("condition", ("all", "any", "not", "trait", "event", "stage", "segment")),
+]
+
+for _model in (AllCondition, AnyCondition, NotCondition):
+    _model.model_rebuild()

@@ -1,0 +1,224 @@
+"""Content documents: one YAML document is one definition, its kind named by its first key.
+
+flow: welcome          flows/*.yaml          a journey (trigger, audience, goal, steps)
+tutorial: tour         flows/inapp/*.yaml    an in-app tutorial (ordered steps)
+tip: shortcuts         flows/inapp/*.yaml    a single in-app tip
+endpoint: crm          flows/endpoints.yaml  where `webhook` steps post
+stages: [...]          segments/stages.yaml  the onboarding stages, in order
+segment: power_user    segments/*.yaml       a persona segment
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from engine.catalog.conditions import Condition, PropertyFilter
+from engine.catalog.fields import Definition, Duration, Name, Text, tag, tagged
+from engine.catalog.steps import Step
+
+_URL = re.compile(r"https?://[^\s/$.?#][^\s]*")
+
+
+def _url(value: str) -> str:
+    if not _URL.fullmatch(value):
+        raise PydanticCustomError(
+            "url", "expected an http(s) URL, got the string '{value}'", {"value": value}
+        )
+    return value
+
+
+class StageTrigger(Definition):
+    """Start when the profile enters `stage`."""
+
+    kind: ClassVar[str] = "stage"
+    stage: Name
+
+
+class EventTrigger(Definition):
+    """Start when the profile does `event` (matching `where`)."""
+
+    kind: ClassVar[str] = "event"
+    event: Text
+    where: Mapping[str, PropertyFilter] = Field(default_factory=dict)
+
+
+class SegmentTrigger(Definition):
+    """Start when the profile enters `segment`."""
+
+    kind: ClassVar[str] = "segment"
+    segment: Name
+
+
+Trigger = Annotated[
+    Annotated[StageTrigger, tag("stage")]
+    | Annotated[EventTrigger, tag("event")]
+    | Annotated[SegmentTrigger, tag("segment")],
+    tagged("trigger", ("stage", "event", "segment")),
+]
+
+
+class Goal(Definition):
+    """Success of a flow run: `condition` holds within `within` of entering the flow.
+
+    Written flat, `{stage: activation, within: 14d}`: `within` is the goal's window and the
+    rest of the mapping is the condition.
+    """
+
+    condition: Condition
+    within: Duration
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_window(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "condition" in data:
+            return data
+        split = {"condition": {k: v for k, v in data.items() if k != "within"}}
+        return split | ({"within": data["within"]} if "within" in data else {})
+
+
+class Experiment(Definition):
+    """A split of the flow's entrants between variants, weights in percent; the first
+    variant is the baseline the others are compared with."""
+
+    key: Name
+    variants: Mapping[Name, int] = Field(min_length=2)
+
+    @field_validator("variants")
+    @classmethod
+    def _weights(cls, variants: Mapping[str, int]) -> Mapping[str, int]:
+        for name, weight in variants.items():
+            if weight <= 0:
+                raise PydanticCustomError(
+                    "weight",
+                    "variant '{name}' needs a positive weight, got {weight}",
+                    {"name": name, "weight": weight},
+                )
+        total = sum(variants.values())
+        if total != 100:
+            raise PydanticCustomError(
+                "weight", "variant weights must sum to 100, got {total}", {"total": total}
+            )
+        return variants
+
+
+class Flow(Definition):
+    """A journey: who enters (trigger, audience), what success is (goal), what happens."""
+
+    kind: ClassVar[str] = "flow"
+    flow: Name
+    description: str = ""
+    trigger: Trigger
+    audience: tuple[Name, ...] = ()
+    goal: Goal | None = None
+    experiment: Experiment | None = None
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+    @property
+    def name(self) -> str:
+        return self.flow
+
+
+class Segment(Definition):
+    """A persona: who matches `when`. Of all a profile's segments, the one with the highest
+    `priority` is its primary persona, so priorities are unique."""
+
+    kind: ClassVar[str] = "segment"
+    segment: Name
+    description: str = ""
+    priority: int = Field(ge=0)
+    when: Condition
+
+    @property
+    def name(self) -> str:
+        return self.segment
+
+
+class Stage(Definition):
+    """An onboarding milestone, entered once, the first time `when` holds. An `ordered`
+    stage also waits for the ordered stage listed before it."""
+
+    stage: Name
+    description: str = ""
+    ordered: bool = True
+    when: Condition
+
+    @property
+    def name(self) -> str:
+        return self.stage
+
+
+class Stages(Definition):
+    """The stage catalog, in order."""
+
+    kind: ClassVar[str] = "stages"
+    stages: tuple[Stage, ...] = Field(min_length=1)
+
+
+class TutorialPage(Definition):
+    """One step of a tutorial (a page, in code, to keep it apart from flow steps)."""
+
+    target: Text
+    title: Text
+    body: Text
+
+
+class Tutorial(Definition):
+    """A multi-step in-app guide, shown by `tutorial` steps."""
+
+    kind: ClassVar[str] = "tutorial"
+    tutorial: Name
+    title: Text
+    priority: int = Field(0, ge=0)
+    expires: Duration | None = None
+    steps: tuple[TutorialPage, ...] = Field(min_length=1)
+
+    @property
+    def name(self) -> str:
+        return self.tutorial
+
+
+class Tip(Definition):
+    """A single in-app feature tip, shown by `tip` steps."""
+
+    kind: ClassVar[str] = "tip"
+    tip: Name
+    title: Text
+    body: Text
+    target: Text | None = None
+    priority: int = Field(0, ge=0)
+    expires: Duration | None = None
+
+    @property
+    def name(self) -> str:
+        return self.tip
+
+
+class Endpoint(Definition):
+    """A webhook destination, named so flows never carry URLs."""
+
+    kind: ClassVar[str] = "endpoint"
+    endpoint: Name
+    url: Annotated[str, AfterValidator(_url)]
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.endpoint
+
+
+DOCUMENT_KINDS = ("flow", "tutorial", "tip", "endpoint", "stages", "segment")
+
+Document = Annotated[
+    Annotated[Flow, tag("flow")]
+    | Annotated[Tutorial, tag("tutorial")]
+    | Annotated[Tip, tag("tip")]
+    | Annotated[Endpoint, tag("endpoint")]
+    | Annotated[Stages, tag("stages")]
+    | Annotated[Segment, tag("segment")],
+    tagged("document", DOCUMENT_KINDS),
+]

@@ -1,0 +1,89 @@
+"""What a condition depends on, so evaluation can skip conditions an event cannot change.
+
+The ingestion service re-evaluates, for each identify/track, only the stages and segments
+whose dependencies overlap what changed (the event's name, the traits set); the periodic job
+re-evaluates only the time-relative ones (`within` windows move with the clock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from engine.catalog.conditions import (
+    AllCondition,
+    AnyCondition,
+    Condition,
+    EventCondition,
+    NotCondition,
+    SegmentCondition,
+    StageCondition,
+    TraitCondition,
+)
+
+Path = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """The facts a condition reads. Also used to describe a change, to test overlap."""
+
+    event_names: frozenset[str] = frozenset()
+    trait_keys: frozenset[str] = frozenset()
+    stages: frozenset[str] = frozenset()
+    segments: frozenset[str] = frozenset()
+    time_relative: bool = False
+
+    def __or__(self, other: Dependencies) -> Dependencies:
+        return Dependencies(
+            self.event_names | other.event_names,
+            self.trait_keys | other.trait_keys,
+            self.stages | other.stages,
+            self.segments | other.segments,
+            self.time_relative or other.time_relative,
+        )
+
+    def overlaps(self, other: Dependencies) -> bool:
+        """Whether a change described by `other` can alter a condition depending on `self`."""
+        return bool(
+            self.event_names & other.event_names
+            or self.trait_keys & other.trait_keys
+            or self.stages & other.stages
+            or self.segments & other.segments
+            or (self.time_relative and other.time_relative)
+        )
+
+
+def walk(condition: Condition, path: Path = ()) -> Iterator[tuple[Path, Condition]]:
+    """Every condition in the tree, parents first, with its location below `path`."""
+    yield path, condition
+    match condition:
+        case AllCondition():
+            for index, child in enumerate(condition.all):
+                yield from walk(child, (*path, "all", index))
+        case AnyCondition():
+            for index, child in enumerate(condition.any):
+                yield from walk(child, (*path, "any", index))
+        case NotCondition():
+            yield from walk(condition.negated, (*path, "not"))
+
+
+def dependencies(condition: Condition) -> Dependencies:
+    """The event names, trait keys, stages and segments `condition` reads, and whether its
+    value can change with time alone. A nested trait (`company.size`) depends on its
+    top-level key too, since identify calls replace whole trait values."""
+    found = Dependencies()
+    for _, node in walk(condition):
+        match node:
+            case TraitCondition():
+                keys = frozenset({node.trait, node.trait.split(".")[0]})
+                found |= Dependencies(trait_keys=keys)
+            case EventCondition():
+                names = frozenset({node.event})
+                found |= Dependencies(event_names=names, time_relative=node.within is not None)
+            case StageCondition():
+                stages = frozenset({node.stage})
+                found |= Dependencies(stages=stages, time_relative=node.within is not None)
+            case SegmentCondition():
+                found |= Dependencies(segments=frozenset({node.segment}))
+    return found
