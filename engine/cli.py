@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from engine.config import Settings
 from engine.errors import ConfigurationError
+from engine.scheduler.jobs import schedule
 
 app = typer.Typer(help="Parcours: onboarding automation engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -44,13 +47,13 @@ def serve(
     """Run the API (migrating the database first)."""
     import uvicorn
 
-    from engine.api.app import create_app
     from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
     settings = _settings()
     db = create_db_engine(settings.database_url)
     upgrade(db)
+    api = _app_or_exit(settings, db)
     key = settings.write_keys[0] if settings.write_keys else "<write key>"
     typer.echo(
         f"Parcours listening on http://{host}:{port}  (database: {settings.database_url})\n"
@@ -62,7 +65,38 @@ def serve(
         f"  curl -H 'Authorization: Bearer {settings.admin_key}' "
         f"http://{host}:{port}/v1/profiles/sophie"
     )
-    uvicorn.run(create_app(settings, engine=db), host=host, port=port, log_level="warning")
+    scheduler = schedule(api.state.parcours)  # the embedded worker
+    scheduler.start()
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+@app.command()
+def worker() -> None:
+    """Run the periodic jobs alone (no API), against PARCOURS_DATABASE_URL."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from engine.store.db import create_db_engine
+    from engine.store.migrate import upgrade
+
+    settings = _settings()
+    db = create_db_engine(settings.database_url)
+    upgrade(db)
+    api = _app_or_exit(settings, db)
+    typer.echo("Parcours worker running; Ctrl-C to stop")
+    schedule(api.state.parcours, BlockingScheduler(timezone="UTC")).start()
+
+
+def _app_or_exit(settings: Settings, db: Engine) -> FastAPI:
+    from engine.api.app import create_app
+
+    try:
+        return create_app(settings, engine=db)
+    except ConfigurationError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     content_dir: Path = Path(".")
     max_batch_bytes: int = 4 * 1024 * 1024
     max_call_bytes: int = 32 * 1024
+    # How often time-relative stage/segment conditions are re-evaluated (at most 1 day).
+    audience_interval_seconds: int = Field(300, ge=1, le=86_400)
 
     @field_validator("write_keys", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from engine.api.app import create_app
+from engine.catalog.catalog import Catalog, empty_catalog, load_catalog
 from engine.clock import FrozenClock
 from engine.config import Settings
 from engine.store.db import create_db_engine
@@ -24,6 +25,7 @@ from tests.support.postgres import PostgresServer
 WRITE_KEY = "test-write-key"
 ADMIN_KEY = "test-admin-key-0123456789"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent  # the repository, with the example content
 
 
 @pytest.fixture(scope="session")
@@ -95,8 +97,21 @@ def settings(db_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, db_engine: Engine, clock: FrozenClock) -> FastAPI:
-    return create_app(settings, engine=db_engine, clock=clock)
+def catalog() -> Catalog:
+    """No content by default; audience and flow tests use `example_catalog`."""
+    return empty_catalog()
+
+
+@pytest.fixture(scope="session")
+def example_catalog() -> Catalog:
+    loaded, problems = load_catalog(ROOT)
+    assert loaded is not None, problems
+    return loaded
+
+
+@pytest.fixture
+def app(settings: Settings, db_engine: Engine, clock: FrozenClock, catalog: Catalog) -> FastAPI:
+    return create_app(settings, engine=db_engine, clock=clock, catalog=catalog)
 
 
 @pytest.fixture

@@ -6,33 +6,57 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from engine import __version__
+from engine.api.catalog import router as catalog_router
 from engine.api.errors import install_error_handlers
 from engine.api.metrics import MetricsMiddleware
 from engine.api.state import AppState
 from engine.api.system import router as system_router
+from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
+from engine.errors import ConfigurationError
 from engine.ingest.endpoints import router as ingest_router
 from engine.profiles.endpoints import router as profiles_router
 from engine.store.db import create_db_engine
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
-    """Build the API. The schema must already be migrated (`parcours serve` does it)."""
+    """Build the API. The schema must already be migrated (`parcours serve` does it).
+
+    Without `catalog`, the content directory is loaded; invalid content refuses to start.
+    """
     settings = settings or Settings()
     settings.check_secrets()
+    clock = clock or SystemClock()
+    if catalog is None:
+        catalog = _load_content(settings)
     state = AppState(
         settings=settings,
         engine=engine or create_db_engine(settings.database_url),
-        clock=clock or SystemClock(),
+        clock=clock,
+        catalog=catalog,
+        catalog_loaded_at=clock.now(),
     )
     app = FastAPI(title="Parcours", version=__version__)
     app.state.parcours = state
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(profiles_router)
+    app.include_router(catalog_router)
     app.include_router(system_router)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
+
+
+def _load_content(settings: Settings) -> Catalog:
+    catalog, problems = load_live_catalog(settings.content_dir)
+    if catalog is None:
+        lines = "\n".join(p.format() for p in problems)
+        raise ConfigurationError(f"content in {settings.content_dir} is invalid:\n{lines}")
+    return catalog

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from engine.api.metrics import Metrics
+from engine.catalog.catalog import Catalog
+from engine.catalog.problems import Problem
 from engine.clock import Clock
 from engine.config import Settings
 
@@ -23,6 +26,10 @@ class AppState:
     settings: Settings
     engine: Engine
     clock: Clock
+    catalog: Catalog
+    catalog_loaded_at: datetime
+    # Problems of the last refused reload; the live catalog is still the previous one.
+    rejected_reload: list[Problem] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
 
     def source_for(self, write_key: str | None) -> str | None:

@@ -72,3 +72,28 @@ def _build(definitions: Definitions, emails: EmailFiles) -> Catalog:
         endpoints={name: located.value for name, located in definitions.endpoints.items()},
         email_environment=email_environment(emails.sources),
     )
+
+
+CONTENT_FOLDERS = ("flows", "segments", "templates")
+
+
+def empty_catalog() -> Catalog:
+    """A catalog with no content: ingestion and profiles work, nothing is evaluated or sent."""
+    return Catalog(
+        stages=(),
+        segments={},
+        flows={},
+        templates={},
+        tutorials={},
+        tips={},
+        endpoints={},
+        email_environment=email_environment({}),
+    )
+
+
+def load_live_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
+    """The catalog the engine runs: empty when the directory holds no content folders at
+    all (an ingestion-only deployment), otherwise loaded and validated in full."""
+    if not any((content_dir / name).is_dir() for name in CONTENT_FOLDERS):
+        return empty_catalog(), []
+    return load_catalog(content_dir)

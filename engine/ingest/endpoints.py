@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.api.body import read_body
 from engine.api.deps import get_state
 from engine.api.state import AppState
+from engine.audience import service as audience
 from engine.errors import BadRequest, Unauthorized
 from engine.ingest import service
 from engine.ingest.parse import Parsed, parse_batch, parse_single
@@ -90,6 +91,7 @@ def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
         try:
             with write_transaction(state.engine) as conn:
                 result = service.store_messages(conn, parsed.messages, now)
+                audience.apply_changes(conn, state.catalog, result.changes, now)
                 service.store_rejected(
                     conn, parsed.rejected, source=source, endpoint=endpoint, now=now
                 )

@@ -138,18 +138,6 @@ def _merge_profiles(conn: Connection, gone: int, survivor: int, now: datetime) -
     )
 
 
-EVENT_COLUMNS = (
-    "message_id, profile_id, type, name, user_id, anonymous_id, properties, context,"
-    " timestamp, original_timestamp, sent_at, received_at"
-)
-
-
-def insert_events(writer: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Rows in EVENT_COLUMNS order, already encoded by `writer`."""
-    values = ", ".join(["{p}"] * 12)
-    writer.execute_many(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({values})", rows)
-
-
 def touch_profiles(writer: BulkWriter, spans: dict[int, Span], now: datetime) -> None:
     """Widen each profile's first/last seen to include the new events."""
     sql = (

@@ -7,26 +7,30 @@ retried batch changes nothing. The caller owns the transaction
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from engine.audience.service import ProfileChange
+from engine.catalog.dependencies import Dependencies
 from engine.ingest import repository as repo
 from engine.ingest.identity import IdentityResolver, Key
 from engine.ingest.parse import Rejected
 from engine.ingest.repository import Span
-from engine.ingest.schemas import Alias, AnyMessage, Identify
+from engine.ingest.schemas import Alias, AnyMessage, Group, Identify
 from engine.ingest.timestamps import corrected_timestamp
 from engine.store.bulk import BulkWriter
+from engine.store.events import insert_events
 
 
 @dataclass(frozen=True)
 class IngestResult:
     stored: int
     duplicates: int
+    changes: dict[int, ProfileChange] = field(default_factory=dict)  # by profile id
 
 
 def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) -> IngestResult:
@@ -40,17 +44,16 @@ def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) 
     repo.lock_identities(BulkWriter(conn), _identity_keys(unique))
     try:
         with conn.begin_nested():
-            _store_new(conn, unique, now)
-        return IngestResult(stored=len(unique), duplicates=len(messages) - len(unique))
+            changes = _store_new(conn, unique, now)
+        return IngestResult(len(unique), len(messages) - len(unique), changes)
     except IntegrityError:
         stored = repo.stored_message_ids(conn, [m.message_id for m in unique])
     new = [m for m in unique if m.message_id not in stored]
-    if new:
-        _store_new(conn, new, now)
-    return IngestResult(stored=len(new), duplicates=len(messages) - len(new))
+    changes = _store_new(conn, new, now) if new else {}
+    return IngestResult(len(new), len(messages) - len(new), changes)
 
 
-def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> None:
+def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> dict[int, ProfileChange]:
     times = [_event_time(m, now) for m in new]
     writer = BulkWriter(conn)
     snapshot = repo.load_snapshot(writer, _identity_keys(new))
@@ -63,7 +66,7 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> None:
     profile_ids = [real.get(ref, ref) for ref in final_refs]
 
     received = writer.time(now)
-    repo.insert_events(
+    insert_events(
         writer,
         [
             _event_row(writer, m, pid, t, received)
@@ -72,6 +75,8 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> None:
     )
     repo.touch_profiles(writer, {ref: s for ref, s in spans.items() if ref > 0}, now)
     _fold_traits(conn, new, profile_ids, now)
+    merged = {real.get(survivor, survivor) for _, survivor in plan.merges}
+    return _changes(new, profile_ids, times, merged)
 
 
 def store_rejected(
@@ -169,6 +174,32 @@ def _event_row(
         w.time(m.sent_at),
         received,
     )
+
+
+def _changes(
+    messages: list[AnyMessage], profile_ids: list[int], times: list[datetime], merged: set[int]
+) -> dict[int, ProfileChange]:
+    """Per profile: the latest event time, and the event names and traits that changed.
+
+    A merged profile gained a whole history at once, so everything is re-evaluated.
+    """
+    seen: dict[int, tuple[datetime, set[str], set[str]]] = {}
+    for m, pid, at in zip(messages, profile_ids, times, strict=True):
+        latest, names, keys = seen.setdefault(pid, (at, set(), set()))
+        if isinstance(m, Identify):
+            keys.update(m.all_traits)
+        elif m.event_name is not None and not isinstance(m, Alias | Group):
+            names.add(m.event_name)
+        seen[pid] = (max(latest, at), names, keys)
+    return {
+        pid: ProfileChange(
+            at,
+            None
+            if pid in merged
+            else Dependencies(event_names=frozenset(names), trait_keys=frozenset(keys)),
+        )
+        for pid, (at, names, keys) in seen.items()
+    }
 
 
 def _fold_traits(

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, select
 
+from engine.audience.repository import memberships, stage_entries
 from engine.ingest.repository import dead_letters, events, identities, profiles
 
 
@@ -55,7 +56,13 @@ def page_events(
 
 def erase_profile(conn: Connection, profile_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for name, table in (("events", events), ("identities", identities)):
+    owned = (
+        ("events", events),
+        ("identities", identities),
+        ("stage_entries", stage_entries),
+        ("segment_memberships", memberships),
+    )
+    for name, table in owned:
         result = conn.execute(delete(table).where(table.c.profile_id == profile_id))
         counts[name] = result.rowcount
     counts["profiles"] = conn.execute(delete(profiles).where(profiles.c.id == profile_id)).rowcount

@@ -14,6 +14,11 @@ class EventCounts(BaseModel):
     by_name: dict[str, int]
 
 
+class SegmentMembershipPublic(BaseModel):
+    segment: str
+    entered_at: datetime
+
+
 class ProfilePublic(BaseModel):
     user_id: str | None
     anonymous_ids: list[str]
@@ -21,6 +26,9 @@ class ProfilePublic(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     event_counts: EventCounts
+    persona: str | None
+    stages: dict[str, datetime]  # stage -> entered at, in order of entry
+    segments: list[SegmentMembershipPublic]
 
 
 class EventPublic(BaseModel):

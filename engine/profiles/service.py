@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from engine.audience import repository as audience_repo
 from engine.errors import BadRequest, NotFound
 from engine.profiles import repository as repo
 from engine.profiles.schemas import (
@@ -14,6 +15,7 @@ from engine.profiles.schemas import (
     EventPage,
     EventPublic,
     ProfilePublic,
+    SegmentMembershipPublic,
 )
 
 
@@ -41,7 +43,11 @@ def get_profile(conn: Connection, user_id: str) -> ProfilePublic:
         by_type[type_] = by_type.get(type_, 0) + count
         if type_ == "track" and name is not None:
             by_name[name] = count
+    entries, members = audience_repo.profile_audience(conn, pid)
     return ProfilePublic(
+        persona=row["persona"],
+        stages={stage: at for stage, at in entries},
+        segments=[SegmentMembershipPublic(segment=s, entered_at=at) for s, at in members],
         user_id=row["user_id"],
         anonymous_ids=repo.anonymous_ids(conn, pid),
         traits=row["traits"],

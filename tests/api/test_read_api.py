@@ -90,7 +90,13 @@ def test_erasure_removes_profile_events_and_identities(
     assert response.status_code == 200
     assert response.json() == {
         "user_id": "u1",
-        "deleted": {"events": 5, "identities": 2, "profiles": 1},
+        "deleted": {
+            "events": 5,
+            "identities": 2,
+            "stage_entries": 0,
+            "segment_memberships": 0,
+            "profiles": 1,
+        },
     }
     with db_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events)).scalar() == 2

@@ -1,0 +1,133 @@
+"""Every SQL statement of the audience: facts in, stage entries and memberships out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from engine.audience.evaluate import EventFact
+from engine.ingest.repository import events, profiles
+from engine.store.tables import SegmentMembership, StageEntry
+
+stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
+memberships = SegmentMembership.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class StoredAudience:
+    """One profile as the audience sees it, before evaluation."""
+
+    user_id: str | None
+    traits: dict[str, Any]
+    first_seen_at: datetime
+    persona: str | None
+    stage_entries: dict[str, datetime]
+    active_segments: set[str]
+    known_segments: set[str]  # including exited memberships (re-entry updates the row)
+    events: list[EventFact]
+
+
+def load_audience(
+    conn: Connection, profile_ids: Collection[int], event_names: Collection[str]
+) -> dict[int, StoredAudience]:
+    """Profiles with their entries, memberships and the events named in `event_names`."""
+    ids = list(profile_ids)
+    query = select(
+        profiles.c.id,
+        profiles.c.user_id,
+        profiles.c.traits,
+        profiles.c.first_seen_at,
+        profiles.c.persona,
+    ).where(profiles.c.id.in_(ids))
+    out = {
+        pid: StoredAudience(uid, traits, first, persona, {}, set(), set(), [])
+        for pid, uid, traits, first, persona in conn.execute(query)
+    }
+    entries = select(stage_entries.c.profile_id, stage_entries.c.stage, stage_entries.c.entered_at)
+    for pid, stage, at in conn.execute(entries.where(stage_entries.c.profile_id.in_(ids))):
+        out[pid].stage_entries[stage] = at
+    members = select(memberships.c.profile_id, memberships.c.segment, memberships.c.exited_at)
+    for pid, segment, exited in conn.execute(members.where(memberships.c.profile_id.in_(ids))):
+        out[pid].known_segments.add(segment)
+        if exited is None:
+            out[pid].active_segments.add(segment)
+    if event_names:
+        for pid, name, properties, at in conn.execute(
+            select(events.c.profile_id, events.c.name, events.c.properties, events.c.timestamp)
+            .where(events.c.profile_id.in_(ids), events.c.name.in_(list(event_names)))
+            .order_by(events.c.id)
+        ):
+            out[pid].events.append(EventFact(name, properties, at))
+    return out
+
+
+def insert_stage_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(stage_entries), rows)
+
+
+def enter_segments(conn: Connection, new: list[dict[str, Any]], back: list[dict[str, Any]]) -> None:
+    """Insert first memberships; re-open memberships that had been exited."""
+    if new:
+        conn.execute(insert(memberships), new)
+    if back:
+        conn.execute(
+            update(memberships)
+            .where(
+                memberships.c.profile_id == bindparam("pid"),
+                memberships.c.segment == bindparam("seg"),
+            )
+            .values(entered_at=bindparam("at"), exited_at=None),
+            back,
+        )
+
+
+def exit_segments(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(
+            update(memberships)
+            .where(
+                memberships.c.profile_id == bindparam("pid"),
+                memberships.c.segment == bindparam("seg"),
+            )
+            .values(exited_at=bindparam("at")),
+            rows,
+        )
+
+
+def set_personas(conn: Connection, personas: dict[int, str | None]) -> None:
+    if personas:
+        conn.execute(
+            update(profiles).where(profiles.c.id == bindparam("pid")),
+            [{"pid": pid, "persona": persona} for pid, persona in personas.items()],
+        )
+
+
+def active_profile_ids(conn: Connection, since: datetime, after_id: int, limit: int) -> list[int]:
+    """Profiles seen since `since`, in id order, a page at a time."""
+    query = (
+        select(profiles.c.id)
+        .where(profiles.c.last_seen_at >= since, profiles.c.id > after_id)
+        .order_by(profiles.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def profile_audience(conn: Connection, profile_id: int) -> tuple[list[Any], list[Any]]:
+    """A profile's stage entries and active memberships, for the read API."""
+    entries = conn.execute(
+        select(stage_entries.c.stage, stage_entries.c.entered_at)
+        .where(stage_entries.c.profile_id == profile_id)
+        .order_by(stage_entries.c.entered_at, stage_entries.c.id)
+    ).all()
+    members = conn.execute(
+        select(memberships.c.segment, memberships.c.entered_at)
+        .where(memberships.c.profile_id == profile_id, memberships.c.exited_at.is_(None))
+        .order_by(memberships.c.segment)
+    ).all()
+    return list(entries), list(members)

@@ -1,0 +1,158 @@
+"""Keep stage entries and persona memberships current as profiles change.
+
+Runs inside the caller's transaction (the ingestion batch, or a periodic job), so an
+event and the stage it completes are committed together. Only conditions that read what
+changed are evaluated, and only the events those conditions name are loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.audience import repository as repo
+from engine.audience.evaluate import AudienceUpdate, ProfileFacts, update_audience
+from engine.catalog.catalog import Catalog
+from engine.catalog.dependencies import Dependencies, dependencies
+from engine.store.bulk import BulkWriter
+from engine.store.events import insert_events
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """What a batch changed about one profile; `dependencies=None` means re-evaluate all."""
+
+    at: datetime
+    dependencies: Dependencies | None
+
+
+@dataclass
+class AudienceResult:
+    stages_entered: int = 0
+    segments_entered: int = 0
+    segments_exited: int = 0
+
+
+@lru_cache(maxsize=8)
+def audience_dependencies(catalog: Catalog) -> Dependencies:
+    """Everything any stage or segment condition reads."""
+    found = Dependencies()
+    for condition in [s.when for s in catalog.stages] + [s.when for s in catalog.segments.values()]:
+        found |= dependencies(condition)
+    return found
+
+
+def apply_changes(
+    conn: Connection, catalog: Catalog, changes: Mapping[int, ProfileChange], now: datetime
+) -> AudienceResult:
+    """Evaluate the affected profiles and record entries, memberships and internal events."""
+    reads = audience_dependencies(catalog)
+    affected = {
+        pid: change
+        for pid, change in changes.items()
+        if change.dependencies is None or change.dependencies.overlaps(reads)
+    }
+    result = AudienceResult()
+    if not affected:
+        return result
+    stored = repo.load_audience(conn, affected.keys(), reads.event_names)
+    writes = _Writes()
+    for pid, change in affected.items():
+        profile = stored.get(pid)
+        if profile is None:  # erased meanwhile
+            continue
+        update = update_audience(catalog, _facts(profile), change.at, change.dependencies)
+        writes.add(pid, profile, update, change.at)
+    writes.apply(conn, now, result)
+    return result
+
+
+def _facts(profile: repo.StoredAudience) -> ProfileFacts:
+    return ProfileFacts(
+        traits=profile.traits,
+        events=profile.events,
+        stage_entries=profile.stage_entries,
+        segments=frozenset(profile.active_segments),
+        signup_at=profile.stage_entries.get("signup", profile.first_seen_at),
+    )
+
+
+class _Writes:
+    """The rows one evaluation pass writes, gathered so each kind is one statement."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.new_members: list[dict[str, Any]] = []
+        self.back_members: list[dict[str, Any]] = []
+        self.exits: list[dict[str, Any]] = []
+        self.personas: dict[int, str | None] = {}
+        self.internal: list[tuple[int, str | None, str, dict[str, Any], datetime]] = []
+
+    def add(
+        self, pid: int, profile: repo.StoredAudience, update: AudienceUpdate, at: datetime
+    ) -> None:
+        for stage, entered_at in update.entered_stages.items():
+            self.entries.append({"profile_id": pid, "stage": stage, "entered_at": entered_at})
+            self.internal.append((pid, profile.user_id, "stage_entered", {"stage": stage}, at))
+        for segment in sorted(update.entered_segments):
+            row = {"pid": pid, "seg": segment, "at": at}
+            if segment in profile.known_segments:
+                self.back_members.append(row)
+            else:
+                self.new_members.append({"profile_id": pid, "segment": segment, "entered_at": at})
+            self.internal.append(
+                (pid, profile.user_id, "segment_entered", {"segment": segment}, at)
+            )
+        for segment in sorted(update.exited_segments):
+            self.exits.append({"pid": pid, "seg": segment, "at": at})
+            self.internal.append((pid, profile.user_id, "segment_exited", {"segment": segment}, at))
+        if update.primary_persona != profile.persona:
+            self.personas[pid] = update.primary_persona
+
+    def apply(self, conn: Connection, now: datetime, result: AudienceResult) -> None:
+        repo.insert_stage_entries(conn, self.entries)
+        repo.enter_segments(conn, self.new_members, self.back_members)
+        repo.exit_segments(conn, self.exits)
+        repo.set_personas(conn, self.personas)
+        writer = BulkWriter(conn)
+        rows = [_internal_event(writer, *item, now) for item in self.internal]
+        insert_events(writer, rows)
+        result.stages_entered += len(self.entries)
+        result.segments_entered += len(self.new_members) + len(self.back_members)
+        result.segments_exited += len(self.exits)
+
+
+def _internal_event(
+    writer: BulkWriter,
+    pid: int,
+    user_id: str | None,
+    name: str,
+    properties: dict[str, Any],
+    at: datetime,
+    now: datetime,
+) -> tuple[Any, ...]:
+    """An event Parcours records itself, so flows can trigger on stage and segment changes.
+
+    Its messageId is derived from what happened, so recording it twice is impossible.
+    """
+    subject = properties.get("stage") or properties.get("segment")
+    stamp = at.isoformat() if name != "stage_entered" else "once"
+    return (
+        f"parcours:{name}:{pid}:{subject}:{stamp}",
+        pid,
+        "internal",
+        name,
+        user_id,
+        None,
+        writer.json(properties),
+        writer.json({"library": {"name": "parcours"}}),
+        writer.time(at),
+        writer.time(at),
+        None,
+        writer.time(now),
+    )

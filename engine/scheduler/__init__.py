@@ -1,0 +1,1 @@
+"""APScheduler wiring: thin periodic jobs over work that lives in the database."""

@@ -1,0 +1,16 @@
+"""The periodic jobs are registered on the scheduler and run against the live state."""
+
+from fastapi import FastAPI
+
+from engine.scheduler.jobs import reevaluate_audience, schedule
+
+
+def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
+    scheduler = schedule(app.state.parcours)
+    (job,) = scheduler.get_jobs()
+    assert job.id == "reevaluate_audience"
+    assert job.trigger.interval.total_seconds() == 300
+
+
+def test_reevaluation_job_runs_on_an_empty_database(app: FastAPI) -> None:
+    reevaluate_audience(app.state.parcours)  # nothing to do, and nothing raised
