@@ -36,6 +36,7 @@ from engine.store.migrate import upgrade
 from tests.support.postgres import PostgresServer, free_port
 
 BATCH = 100
+EMPTY = Path(tempfile.gettempdir())  # no content folders: an empty catalog
 WRITE_KEY = "bench-write-key"
 EVENTS = ["email_edited", "campaign_created", "list_imported", "template_opened", "page_viewed"]
 
@@ -70,10 +71,17 @@ def make_batches(n_events: int, n_users: int, seed: int = 7) -> list[list[dict[s
     return [messages[i : i + BATCH] for i in range(0, n_events, BATCH)]
 
 
-def run_http(url: str, batches: list[list[dict[str, Any]]], clients: int) -> float:
+def run_http(
+    url: str, batches: list[list[dict[str, Any]]], clients: int, content_dir: Path = EMPTY
+) -> float:
     """Events/s through the API, `clients` senders in parallel (an SDK sends one at a time)."""
     port = free_port()
-    env = {**os.environ, "PARCOURS_DATABASE_URL": url, "PARCOURS_WRITE_KEYS": WRITE_KEY}
+    env = {
+        **os.environ,
+        "PARCOURS_DATABASE_URL": url,
+        "PARCOURS_WRITE_KEYS": WRITE_KEY,
+        "PARCOURS_CONTENT_DIR": str(content_dir),
+    }
     cmd = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -36,7 +36,7 @@ from engine.catalog.conditions import (
     TraitCondition,
 )
 from engine.catalog.definitions import Segment, Stage
-from engine.catalog.dependencies import Dependencies, dependencies
+from engine.catalog.dependencies import Dependencies, cached_dependencies
 
 MISSING: Any = object()
 """What `lookup` returns for an absent key (distinct from a present `None`)."""
@@ -261,4 +261,4 @@ def update_audience(
 
 
 def _reads(condition: Condition, changed: Dependencies) -> bool:
-    return dependencies(condition).overlaps(changed)
+    return cached_dependencies(condition).overlaps(changed)

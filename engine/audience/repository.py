@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engine.audience.evaluate import EventFact
-from engine.ingest.repository import events, profiles
+from engine.ingest.repository import profiles
+from engine.store.bulk import BulkWriter
 from engine.store.tables import SegmentMembership, StageEntry
 
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
@@ -56,13 +57,21 @@ def load_audience(
         if exited is None:
             out[pid].active_segments.add(segment)
     if event_names:
-        for pid, name, properties, at in conn.execute(
-            select(events.c.profile_id, events.c.name, events.c.properties, events.c.timestamp)
-            .where(events.c.profile_id.in_(ids), events.c.name.in_(list(event_names)))
-            .order_by(events.c.id)
-        ):
-            out[pid].events.append(EventFact(name, properties, at))
+        _load_events(BulkWriter(conn), out, ids, list(event_names))
     return out
+
+
+def _load_events(
+    writer: BulkWriter, out: dict[int, StoredAudience], ids: list[int], names: list[str]
+) -> None:
+    """The named events of the profiles, at driver level: this is the largest read per batch."""
+    sql = (
+        "SELECT profile_id, name, properties, timestamp FROM events"
+        f" WHERE profile_id IN ({writer.placeholders(len(ids))})"
+        f" AND name IN ({writer.placeholders(len(names))}) ORDER BY id"
+    )
+    for pid, name, properties, at in writer.fetch(sql, [*ids, *names]):
+        out[pid].events.append(EventFact(name, writer.read_json(properties), writer.read_time(at)))
 
 
 def insert_stage_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:

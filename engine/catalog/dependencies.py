@@ -87,3 +87,20 @@ def dependencies(condition: Condition) -> Dependencies:
             case SegmentCondition():
                 found |= Dependencies(segments=frozenset({node.segment}))
     return found
+
+
+_CACHE: dict[int, tuple[Condition, Dependencies]] = {}
+_CACHE_LIMIT = 4096
+
+
+def cached_dependencies(condition: Condition) -> Dependencies:
+    """`dependencies`, memoised per condition object (catalog conditions are immutable and
+    evaluated for every event, so walking their trees each time would dominate)."""
+    entry = _CACHE.get(id(condition))
+    if entry is not None and entry[0] is condition:
+        return entry[1]
+    if len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
+    found = dependencies(condition)
+    _CACHE[id(condition)] = (condition, found)
+    return found

@@ -40,6 +40,17 @@ class BulkWriter:
     def json(value: Any) -> str:
         return orjson.dumps(value).decode()
 
+    def read_time(self, value: Any) -> datetime:
+        """A timestamp column as fetched by the driver, as an aware UTC datetime."""
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    def read_json(self, value: Any) -> Any:
+        """A JSON column as fetched by the driver (text on SQLite, decoded by psycopg)."""
+        return orjson.loads(value) if isinstance(value, str | bytes) else value
+
     def least(self, a: str, b: str) -> str:
         return f"min({a}, {b})" if self.sqlite else f"LEAST({a}, {b})"
 
@@ -52,7 +63,8 @@ class BulkWriter:
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Run a query written with `{p}` placeholders; rows as tuples."""
         result = self.conn.exec_driver_sql(sql.replace("{p}", self.placeholder), tuple(params))
-        return list(result)
+        assert result.cursor is not None
+        return list(result.cursor.fetchall())  # plain tuples, no Row objects
 
     def execute_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Run `sql`, written with `{p}` for each placeholder, once per row."""
