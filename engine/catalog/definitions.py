@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -54,11 +55,31 @@ class SegmentTrigger(Definition):
     segment: Name
 
 
+def _crontab(value: str) -> str:
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "crontab",
+            "expected a crontab like '0 9 * * mon' (minute hour day month weekday): {error}",
+            {"error": str(exc)},
+        ) from exc
+    return value
+
+
+class ScheduleTrigger(Definition):
+    """Start, on a cron schedule (UTC), for every profile in the flow's audience."""
+
+    kind: ClassVar[str] = "schedule"
+    schedule: Annotated[str, AfterValidator(_crontab)]
+
+
 Trigger = Annotated[
     Annotated[StageTrigger, tag("stage")]
     | Annotated[EventTrigger, tag("event")]
-    | Annotated[SegmentTrigger, tag("segment")],
-    tagged("trigger", ("stage", "event", "segment")),
+    | Annotated[SegmentTrigger, tag("segment")]
+    | Annotated[ScheduleTrigger, tag("schedule")],
+    tagged("trigger", ("stage", "event", "segment", "schedule")),
 ]
 
 
@@ -115,6 +136,9 @@ class Flow(Definition):
     trigger: Trigger
     audience: tuple[Name, ...] = ()
     goal: Goal | None = None
+    exit_when: Condition | None = None
+    # "once" per profile (default), or again once this long has passed since the last entry.
+    reentry: Literal["once"] | Duration = "once"
     experiment: Experiment | None = None
     steps: tuple[Step, ...] = Field(min_length=1)
 

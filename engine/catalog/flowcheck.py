@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from engine.catalog.definitions import Flow, SegmentTrigger, StageTrigger
+from engine.catalog.definitions import Flow, ScheduleTrigger, SegmentTrigger, StageTrigger
 from engine.catalog.problems import Problem
 from engine.catalog.references import Names, condition_problems, reference_problems, unknown
 from engine.catalog.steps import (
@@ -46,8 +46,13 @@ def check_flow(located: Located[Flow], names: Names) -> Iterator[Problem]:
         yield from reference_problems(
             located, ("audience", index), "segment", segment, names.segments
         )
+    if isinstance(flow.trigger, ScheduleTrigger) and not flow.audience:
+        message = "a schedule trigger needs an audience (the segments it nudges)"
+        yield located.problem(("trigger", "schedule"), message)
     if flow.goal is not None:
         yield from condition_problems(flow.goal.condition, located, ("goal",), names)
+    if flow.exit_when is not None:
+        yield from condition_problems(flow.exit_when, located, ("exit_when",), names)
     steps = list(walk_steps(flow.steps, ("steps",)))
     for path, step in steps:
         yield from _step_references(located, path, step, names)
