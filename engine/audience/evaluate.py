@@ -168,8 +168,13 @@ def _count(condition: EventCondition, facts: ProfileFacts, now: datetime) -> int
         for event in facts.events
         if event.name == condition.event
         and (since is None or event.timestamp >= since)
-        and all(compare(f, lookup(event.properties, k)) for k, f in condition.where.items())
+        and matches_filters(condition.where, event.properties)
     )
+
+
+def matches_filters(where: Mapping[str, Comparison], properties: Mapping[str, Any]) -> bool:
+    """Whether event `properties` pass every `where` filter (also used by flow triggers)."""
+    return all(compare(f, lookup(properties, k)) for k, f in where.items())
 
 
 def _recent(moment: datetime, within: timedelta | None, now: datetime) -> bool:

@@ -8,7 +8,7 @@ changed are evaluated, and only the events those conditions name are loaded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -36,6 +36,8 @@ class AudienceResult:
     stages_entered: int = 0
     segments_entered: int = 0
     segments_exited: int = 0
+    # (profile id, internal event name, properties): what flows can trigger on
+    occurrences: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
 
 @lru_cache(maxsize=8)
@@ -125,6 +127,7 @@ class _Writes:
         result.stages_entered += len(self.entries)
         result.segments_entered += len(self.new_members) + len(self.back_members)
         result.segments_exited += len(self.exits)
+        result.occurrences += [(pid, name, props) for pid, _, name, props, _ in self.internal]
 
 
 def _internal_event(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -37,6 +38,8 @@ class Catalog:
     tips: Mapping[str, Tip]
     endpoints: Mapping[str, Endpoint]
     email_environment: SandboxedEnvironment = field(repr=False)
+    # Each flow's document as plain data: what a flow run stores to keep its version.
+    flow_sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
 
 def load_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
@@ -71,6 +74,7 @@ def _build(definitions: Definitions, emails: EmailFiles) -> Catalog:
         tips={name: located.value for name, located in definitions.tips.items()},
         endpoints={name: located.value for name, located in definitions.endpoints.items()},
         email_environment=email_environment(emails.sources),
+        flow_sources={name: located.document.data for name, located in definitions.flows.items()},
     )
 
 

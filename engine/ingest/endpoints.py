@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from engine.api.body import read_body
 from engine.api.deps import get_state
 from engine.api.state import AppState
-from engine.audience import service as audience
 from engine.errors import BadRequest, Unauthorized
 from engine.ingest import service
 from engine.ingest.parse import Parsed, parse_batch, parse_single
 from engine.ingest.schemas import MESSAGE_TYPES
+from engine.pipeline import process_messages
 from engine.store.db import write_transaction
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
@@ -90,8 +90,7 @@ def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
     for attempt in range(_ATTEMPTS):
         try:
             with write_transaction(state.engine) as conn:
-                result = service.store_messages(conn, parsed.messages, now)
-                audience.apply_changes(conn, state.catalog, result.changes, now)
+                result = process_messages(conn, state.catalog, parsed.messages, now).ingest
                 service.store_rejected(
                     conn, parsed.rejected, source=source, endpoint=endpoint, now=now
                 )

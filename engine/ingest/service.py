@@ -20,7 +20,7 @@ from engine.ingest import repository as repo
 from engine.ingest.identity import IdentityResolver, Key
 from engine.ingest.parse import Rejected
 from engine.ingest.repository import Span
-from engine.ingest.schemas import Alias, AnyMessage, Group, Identify
+from engine.ingest.schemas import Alias, AnyMessage, Group, Identify, Page, Track
 from engine.ingest.timestamps import corrected_timestamp
 from engine.store.bulk import BulkWriter
 from engine.store.events import insert_events
@@ -31,6 +31,8 @@ class IngestResult:
     stored: int
     duplicates: int
     changes: dict[int, ProfileChange] = field(default_factory=dict)  # by profile id
+    # (profile id, event name, properties) of each new track/page/screen event, in order
+    events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
 
 def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) -> IngestResult:
@@ -44,16 +46,16 @@ def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) 
     repo.lock_identities(BulkWriter(conn), _identity_keys(unique))
     try:
         with conn.begin_nested():
-            changes = _store_new(conn, unique, now)
-        return IngestResult(len(unique), len(messages) - len(unique), changes)
+            return _store_new(conn, unique, now, len(messages))
     except IntegrityError:
         stored = repo.stored_message_ids(conn, [m.message_id for m in unique])
     new = [m for m in unique if m.message_id not in stored]
-    changes = _store_new(conn, new, now) if new else {}
-    return IngestResult(len(new), len(messages) - len(new), changes)
+    if not new:
+        return IngestResult(0, len(messages))
+    return _store_new(conn, new, now, len(messages))
 
 
-def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> dict[int, ProfileChange]:
+def _store_new(conn: Connection, new: list[AnyMessage], now: datetime, sent: int) -> IngestResult:
     times = [_event_time(m, now) for m in new]
     writer = BulkWriter(conn)
     snapshot = repo.load_snapshot(writer, _identity_keys(new))
@@ -76,7 +78,14 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime) -> dict[i
     repo.touch_profiles(writer, {ref: s for ref, s in spans.items() if ref > 0}, now)
     _fold_traits(conn, new, profile_ids, now)
     merged = {real.get(survivor, survivor) for _, survivor in plan.merges}
-    return _changes(new, profile_ids, times, merged)
+    events = [
+        (pid, m.event_name, m.event_properties)
+        for m, pid in zip(new, profile_ids, strict=True)
+        if isinstance(m, Track | Page) and m.event_name is not None
+    ]
+    return IngestResult(
+        len(new), sent - len(new), _changes(new, profile_ids, times, merged), events
+    )
 
 
 def store_rejected(

@@ -1,0 +1,112 @@
+"""Turn a run's decisions into rows: journey entries, deliveries, in-app items.
+
+A delivery row is unique per (run, step), so a step is delivered at most once per run. In-app
+items are stored in this same transaction (delivered at once); emails and webhooks stay
+`pending` until the dispatcher sends them after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.catalog.catalog import Catalog
+from engine.flows import repository as repo
+from engine.flows.interpreter import Deliver, Note
+
+INAPP = ("tutorial", "tip")
+
+
+def write_decisions(
+    conn: Connection,
+    catalog: Catalog,
+    now: datetime,
+    run: Mapping[str, Any],
+    decisions: tuple[Deliver | Note, ...],
+) -> None:
+    entries = []
+    for decision in decisions:
+        if isinstance(decision, Note):
+            entries.append(
+                _entry(run, now, decision.step, decision.kind, decision.outcome, decision.detail)
+            )
+            continue
+        status, reason = _deliver(conn, catalog, now, run, decision)
+        detail = {"content": decision.content} | ({"reason": reason} if reason else {})
+        entries.append(_entry(run, now, decision.step, decision.channel, status, detail))
+    repo.add_journey(conn, entries)
+
+
+def _entry(
+    run: Mapping[str, Any], now: datetime, step: str, kind: str, outcome: str, detail: Any
+) -> dict[str, Any]:
+    return {
+        "run_id": run["id"],
+        "at": now,
+        "step": step,
+        "kind": kind,
+        "outcome": outcome,
+        "detail": detail,
+    }
+
+
+def _deliver(
+    conn: Connection, catalog: Catalog, now: datetime, run: Mapping[str, Any], decision: Deliver
+) -> tuple[str, str | None]:
+    """Write the delivery row; returns its status and, when skipped, why."""
+    content = _inapp_content(catalog, decision) if decision.channel in INAPP else None
+    status, reason = "pending", None
+    if decision.channel in INAPP:
+        status = "sent" if content is not None else "skipped"
+        reason = None if content is not None else f"{decision.channel} no longer in the catalog"
+    row = {
+        "run_id": run["id"],
+        "profile_id": run["profile_id"],
+        "flow": run["flow"],
+        "step": decision.step,
+        "channel": decision.channel,
+        "content": decision.content,
+        "status": status,
+        "reason": reason,
+        "attempts": 1 if status == "sent" else 0,
+        "next_attempt_at": now if status == "pending" else None,
+        "created_at": now,
+        "updated_at": now,
+        "sent_at": now if status == "sent" else None,
+    }
+    delivery_id = repo.insert_delivery(conn, row)
+    if content is not None:
+        item, priority, expires = content
+        repo.insert_inapp_item(
+            conn,
+            {
+                "profile_id": run["profile_id"],
+                "delivery_id": delivery_id,
+                "kind": decision.channel,
+                "name": decision.content,
+                "priority": priority,
+                "content": item | {"flow": run["flow"], "step": decision.step, "run_id": run["id"]},
+                "status": "pending",
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": None if expires is None else now + expires,
+            },
+        )
+    return ("delivered" if status == "sent" else status), reason
+
+
+def _inapp_content(catalog: Catalog, decision: Deliver) -> tuple[dict[str, Any], int, Any] | None:
+    if decision.channel == "tip":
+        tip = catalog.tips.get(decision.content)
+        if tip is None:
+            return None
+        item = {"title": tip.title, "body": tip.body, "target": tip.target}
+        return item, tip.priority, tip.expires
+    tutorial = catalog.tutorials.get(decision.content)
+    if tutorial is None:
+        return None
+    pages = [{"target": p.target, "title": p.title, "body": p.body} for p in tutorial.steps]
+    return {"title": tutorial.title, "steps": pages}, tutorial.priority, tutorial.expires

@@ -1,0 +1,304 @@
+"""The step interpreter: a pure function from (run state, flow, facts, wake-up) to decisions.
+
+A run's position is a stack of frames, one per nested step sequence being executed
+(`steps`, a branch's `then`, a persona's steps under `by_segment` ...). `advance` runs steps
+until the run must wait (for a duration, or for an event/stage/engagement with a timeout) or
+ends. It performs no I/O: deliveries, timers and journey entries come back as decisions for
+the service to write. It is bounded (`MAX_STEPS`), and a position that does not exist in the
+flow (a corrupt state) ends the run with a recorded reason instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from engine.audience.evaluate import ProfileFacts, evaluate
+from engine.catalog.definitions import Flow
+from engine.catalog.steps import (
+    BranchStep,
+    BySegmentStep,
+    EmailStep,
+    ExitStep,
+    Step,
+    TipStep,
+    TutorialStep,
+    VariantStep,
+    WaitStep,
+    WaitUntilStep,
+    WebhookStep,
+)
+
+MAX_STEPS = 200
+Path = tuple[int | str, ...]
+Wake = Literal["start", "timer", "target"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Executing the step sequence at `path` (e.g. ("steps",), ("steps", 2, "then"))."""
+
+    path: Path
+    index: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The run is parked at `step` until `until`; `target` ends a `wait_until` early."""
+
+    step: str
+    until: datetime
+    target: str | None = None  # "event:<name>", "stage:<name>" or "engaged:<step>"
+
+
+@dataclass(frozen=True)
+class RunState:
+    frames: tuple[Frame, ...]
+    variant: str | None = None
+    waiting: Waiting | None = None
+
+    @staticmethod
+    def start(variant: str | None = None) -> RunState:
+        return RunState((Frame(("steps",), 0),), variant)
+
+
+@dataclass(frozen=True)
+class Deliver:
+    step: str
+    channel: str  # email | tutorial | tip | webhook
+    content: str  # template, tutorial, tip or endpoint name
+
+
+@dataclass(frozen=True)
+class Note:
+    """A journey entry: what happened at a step that delivers nothing, or why it was skipped."""
+
+    step: str
+    kind: str
+    outcome: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: RunState
+    decisions: tuple[Deliver | Note, ...]
+    ended: tuple[str, str] | None = None  # (status, reason): completed | exited
+
+    @property
+    def waiting(self) -> Waiting | None:
+        return None if self.ended else self.state.waiting
+
+
+@dataclass(frozen=True)
+class StepFacts:
+    """What steps may read: the profile facts, its primary persona and the time."""
+
+    profile: ProfileFacts
+    persona: str | None
+    now: datetime
+
+
+def step_key(step: Step, path: Path, index: int) -> str:
+    """A step's name in deliveries and the journey: its `id`, else its position."""
+    return step.id or ".".join(str(p) for p in (*path, index))
+
+
+def advance(flow: Flow, state: RunState, facts: StepFacts, wake: Wake = "start") -> Outcome:
+    """Run `flow` from `state` until it waits or ends."""
+    run = _Run(flow, state, facts)
+    try:
+        run.resume(wake)
+        return run.go()
+    except _Impossible as exc:
+        return Outcome(run.state, tuple(run.decisions), ("exited", f"impossible state: {exc}"))
+
+
+class _Impossible(Exception):
+    pass
+
+
+class _Run:
+    def __init__(self, flow: Flow, state: RunState, facts: StepFacts) -> None:
+        self.flow = flow
+        self.state = state
+        self.facts = facts
+        self.decisions: list[Deliver | Note] = []
+
+    def resume(self, wake: Wake) -> None:
+        waiting = self.state.waiting
+        if waiting is None:
+            if wake != "start":
+                raise _Impossible(f"woken by {wake} but not waiting")
+            return
+        self.state = replace(self.state, waiting=None)
+        frame = self._top()
+        step = self._sequence(frame.path)[frame.index] if self._in_range(frame) else None
+        if not isinstance(step, WaitUntilStep):
+            return  # a plain wait: its frame already points past it
+        key = step_key(step, frame.path, frame.index)
+        self._move(frame.index + 1)
+        if wake == "timer":
+            self.decisions.append(Note(key, "wait_until", "timed out"))
+            self._push((*frame.path, frame.index, "on_timeout"))
+        else:
+            self.decisions.append(Note(key, "wait_until", "target reached"))
+
+    def go(self) -> Outcome:
+        for _ in range(MAX_STEPS):
+            if not self.state.frames:
+                return self._end("completed", "all steps done")
+            frame = self._top()
+            if not self._in_range(frame):
+                self.state = replace(self.state, frames=self.state.frames[:-1])
+                continue
+            step = self._sequence(frame.path)[frame.index]
+            ended = self._execute(step, frame)
+            if ended is not None or self.state.waiting is not None:
+                return ended or Outcome(self.state, tuple(self.decisions))
+        return self._end("exited", f"more than {MAX_STEPS} steps at once")
+
+    def _execute(self, step: Step, frame: Frame) -> Outcome | None:
+        key = step_key(step, frame.path, frame.index)
+        now = self.facts.now
+        if step.when is not None and not evaluate(step.when, self.facts.profile, now):
+            self.decisions.append(Note(key, step.kind, "skipped", {"reason": "condition false"}))
+            self._move(frame.index + 1)
+            return None
+        self._move(frame.index + 1)
+        match step:
+            case EmailStep() | TutorialStep() | TipStep() | WebhookStep():
+                self.decisions.append(Deliver(key, step.kind, _content(step)))
+            case WaitStep():
+                self._wait(key, now + step.wait, None)
+            case WaitUntilStep():
+                self._move(frame.index)  # stays here until target or timeout
+                self._wait(key, now + step.wait_until.timeout, _target(step, frame))
+            case BranchStep():
+                taken = evaluate(step.branch, self.facts.profile, now)
+                self.decisions.append(Note(key, "branch", "then" if taken else "else"))
+                self._push((*frame.path, frame.index, "then" if taken else "else"))
+            case BySegmentStep():
+                persona = self.facts.persona
+                chosen = persona if persona in step.by_segment else None
+                self.decisions.append(Note(key, "by_segment", chosen or "else"))
+                where = ("by_segment", chosen) if chosen else ("else",)
+                self._push((*frame.path, frame.index, *where))
+            case VariantStep():
+                if step.variant == self.state.variant:
+                    self._push((*frame.path, frame.index, "steps"))
+                else:
+                    detail = {"reason": f"variant is {self.state.variant or 'none'}"}
+                    self.decisions.append(Note(key, "variant", "skipped", detail))
+            case ExitStep():
+                self.decisions.append(Note(key, "exit", "exited", {"reason": step.exit}))
+                return self._end("exited", step.exit)
+        return None
+
+    def _wait(self, key: str, until: datetime, target: str | None) -> None:
+        self.state = replace(self.state, waiting=Waiting(key, until, target))
+        self.decisions.append(Note(key, "wait", "waiting", {"until": until.isoformat()}))
+
+    def _end(self, status: str, reason: str) -> Outcome:
+        return Outcome(self.state, tuple(self.decisions), (status, reason))
+
+    def _top(self) -> Frame:
+        return self.state.frames[-1]
+
+    def _move(self, index: int) -> None:
+        frames = self.state.frames
+        self.state = replace(self.state, frames=(*frames[:-1], Frame(frames[-1].path, index)))
+
+    def _push(self, path: Path) -> None:
+        self._sequence(path)  # validates the path
+        self.state = replace(self.state, frames=(*self.state.frames, Frame(path, 0)))
+
+    def _in_range(self, frame: Frame) -> bool:
+        sequence = self._sequence(frame.path)
+        if frame.index < 0 or frame.index > len(sequence):
+            raise _Impossible(f"step {frame.index} of {'.'.join(map(str, frame.path))}")
+        return frame.index < len(sequence)
+
+    def _sequence(self, path: Path) -> tuple[Step, ...]:
+        return resolve(self.flow, path)
+
+
+def resolve(flow: Flow, path: Path) -> tuple[Step, ...]:
+    """The step sequence at `path` in `flow`; raises `_Impossible` if there is none."""
+    if not path or path[0] != "steps":
+        raise _Impossible(f"bad path {path}")
+    sequence: tuple[Step, ...] = flow.steps
+    rest = list(path[1:])
+    while rest:
+        index = rest.pop(0)
+        if not isinstance(index, int) or not 0 <= index < len(sequence):
+            raise _Impossible(f"no step {index} in {path}")
+        sequence = _child(sequence[index], rest, path)
+    return sequence
+
+
+def _child(step: Step, rest: list[int | str], path: Path) -> tuple[Step, ...]:
+    name = rest.pop(0) if rest else None
+    match step, name:
+        case BranchStep(), "then":
+            return step.then
+        case BranchStep() | BySegmentStep(), "else":
+            return step.otherwise
+        case BySegmentStep(), "by_segment" if rest and rest[0] in step.by_segment:
+            return step.by_segment[str(rest.pop(0))]
+        case WaitUntilStep(), "on_timeout":
+            return step.on_timeout
+        case VariantStep(), "steps":
+            return step.steps
+    raise _Impossible(f"no nested steps at {path}")
+
+
+def _content(step: EmailStep | TutorialStep | TipStep | WebhookStep) -> str:
+    match step:
+        case EmailStep():
+            return step.email
+        case TutorialStep():
+            return step.tutorial
+        case TipStep():
+            return step.tip
+        case WebhookStep():
+            return step.webhook
+
+
+def _target(step: WaitUntilStep, frame: Frame) -> str:
+    target = step.wait_until
+    if target.event is not None:
+        return f"event:{target.event}"
+    if target.stage is not None:
+        return f"stage:{target.stage}"
+    return f"engaged:{target.engaged}"
+
+
+def state_to_json(state: RunState) -> dict[str, Any]:
+    return {
+        "frames": [[list(f.path), f.index] for f in state.frames],
+        "variant": state.variant,
+        "waiting": None
+        if state.waiting is None
+        else {
+            "step": state.waiting.step,
+            "until": state.waiting.until.isoformat(),
+            "target": state.waiting.target,
+        },
+    }
+
+
+def state_from_json(data: dict[str, Any]) -> RunState:
+    waiting = data.get("waiting")
+    return RunState(
+        frames=tuple(Frame(tuple(path), index) for path, index in data["frames"]),
+        variant=data.get("variant"),
+        waiting=None
+        if waiting is None
+        else Waiting(waiting["step"], datetime.fromisoformat(waiting["until"]), waiting["target"]),
+    )
+
+
+def goal_window_open(entered_at: datetime, within: timedelta, now: datetime) -> bool:
+    return now <= entered_at + within

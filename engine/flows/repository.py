@@ -1,0 +1,208 @@
+"""Every SQL statement of the flow runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
+
+from engine.store.bulk import BulkWriter
+from engine.store.runtime_tables import (
+    Delivery,
+    FlowRun,
+    FlowVersion,
+    InAppItem,
+    JourneyEntry,
+    ScheduleFire,
+    Timer,
+)
+
+versions = FlowVersion.__table__  # type: ignore[attr-defined]
+runs = FlowRun.__table__  # type: ignore[attr-defined]
+timers = Timer.__table__  # type: ignore[attr-defined]
+deliveries = Delivery.__table__  # type: ignore[attr-defined]
+journey = JourneyEntry.__table__  # type: ignore[attr-defined]
+inapp_items = InAppItem.__table__  # type: ignore[attr-defined]
+schedule_fires = ScheduleFire.__table__  # type: ignore[attr-defined]
+
+OPEN = ("active", "waiting")
+
+
+def version_id(conn: Connection, flow: str, version: str, definition: Any, now: datetime) -> int:
+    """The id of a flow version, stored on first use."""
+    query = select(versions.c.id).where(versions.c.flow == flow, versions.c.version == version)
+    found = conn.execute(query).scalar()
+    if found is not None:
+        return int(found)
+    row = {"flow": flow, "version": version, "definition": definition, "created_at": now}
+    return int(conn.execute(insert(versions).returning(versions.c.id), row).scalar_one())
+
+
+def version_definitions(conn: Connection, ids: Collection[int]) -> dict[int, tuple[str, Any]]:
+    query = select(versions.c.id, versions.c.version, versions.c.definition)
+    rows = conn.execute(query.where(versions.c.id.in_(list(ids))))
+    return {vid: (version, definition) for vid, version, definition in rows}
+
+
+def open_runs(conn: Connection, profile_ids: Collection[int]) -> list[RowMapping]:
+    query = select(runs).where(runs.c.profile_id.in_(list(profile_ids)), runs.c.status.in_(OPEN))
+    return list(conn.execute(query.order_by(runs.c.id)).mappings())
+
+
+def runs_by_id(conn: Connection, run_ids: Collection[int]) -> list[RowMapping]:
+    query = select(runs).where(runs.c.id.in_(list(run_ids)))
+    return list(conn.execute(query.order_by(runs.c.id)).mappings())
+
+
+def last_entries(
+    conn: Connection, profile_ids: Collection[int], flows: Collection[str]
+) -> dict[tuple[int, str], datetime]:
+    """When each profile last entered each flow (skipped attempts do not count)."""
+    query = (
+        select(runs.c.profile_id, runs.c.flow, func.max(runs.c.entered_at))
+        .where(
+            runs.c.profile_id.in_(list(profile_ids)),
+            runs.c.flow.in_(list(flows)),
+            runs.c.status != "skipped",
+        )
+        .group_by(runs.c.profile_id, runs.c.flow)
+    )
+    return {(pid, flow): at for pid, flow, at in conn.execute(query)}
+
+
+def skipped_before(conn: Connection, profile_id: int, flow: str, reason: str) -> bool:
+    query = select(runs.c.id).where(
+        runs.c.profile_id == profile_id,
+        runs.c.flow == flow,
+        runs.c.status == "skipped",
+        runs.c.end_reason == reason,
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def insert_run(conn: Connection, row: dict[str, Any]) -> int:
+    return int(conn.execute(insert(runs).returning(runs.c.id), row).scalar_one())
+
+
+def update_run(conn: Connection, run_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+
+
+def add_timer(conn: Connection, run_id: int, step: str, due_at: datetime) -> None:
+    conn.execute(insert(timers), {"run_id": run_id, "step": step, "due_at": due_at})
+
+
+def drop_timers(conn: Connection, run_id: int) -> None:
+    conn.execute(delete(timers).where(timers.c.run_id == run_id))
+
+
+def claim_due_timers(writer: BulkWriter, now: datetime, limit: int) -> list[tuple[int, int, str]]:
+    """Take up to `limit` due timers out of the table: (timer id, run id, step).
+
+    The rows are deleted in the caller's transaction, so a crash puts them back. On
+    PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several workers claim disjoint batches, and
+    `id = ANY(ARRAY(...))` keeps the delete on the primary key.
+    """
+    if writer.sqlite:
+        sql = (
+            "DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE due_at <= {p}"
+            " ORDER BY due_at LIMIT {p}) RETURNING id, run_id, step"
+        )
+    else:
+        sql = (
+            "DELETE FROM timers WHERE id = ANY(ARRAY(SELECT id FROM timers WHERE due_at <= {p}"
+            " ORDER BY due_at LIMIT {p} FOR UPDATE SKIP LOCKED)) RETURNING id, run_id, step"
+        )
+    return [(int(t), int(r), str(s)) for t, r, s in writer.fetch(sql, [writer.time(now), limit])]
+
+
+def insert_delivery(conn: Connection, row: dict[str, Any]) -> int:
+    return int(conn.execute(insert(deliveries).returning(deliveries.c.id), row).scalar_one())
+
+
+def add_journey(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(journey), rows)
+
+
+def insert_inapp_item(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(insert(inapp_items), row)
+
+
+def claim_deliveries(
+    writer: BulkWriter, now: datetime, stale_before: datetime, limit: int
+) -> list[int]:
+    """Mark up to `limit` deliveries ready to send as `sending`, returning their ids.
+
+    Ready: pending, retrying and due, or stuck in `sending` since before `stale_before` (the
+    process that was sending them died).
+    """
+    where = (
+        "(status = 'pending' OR (status = 'retrying' AND next_attempt_at <= {p})"
+        " OR (status = 'sending' AND updated_at < {p}))"
+    )
+    pick = f"SELECT id FROM deliveries WHERE {where} ORDER BY id LIMIT {{p}}"
+    if writer.sqlite:
+        sql = f"UPDATE deliveries SET status = 'sending', updated_at = {{p}} WHERE id IN ({pick})"
+    else:
+        sql = (
+            "UPDATE deliveries SET status = 'sending', updated_at = {p}"
+            f" WHERE id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))"
+        )
+    params = [writer.time(now), writer.time(now), writer.time(stale_before), limit]
+    return [int(row[0]) for row in writer.fetch(sql + " RETURNING id", params)]
+
+
+def deliveries_by_id(conn: Connection, ids: Iterable[int]) -> list[RowMapping]:
+    query = select(deliveries).where(deliveries.c.id.in_(list(ids))).order_by(deliveries.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def finish_delivery(conn: Connection, delivery_id: int, values: dict[str, Any]) -> None:
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+def fired_at(conn: Connection, flow: str) -> datetime | None:
+    query = select(schedule_fires.c.fired_at).where(schedule_fires.c.flow == flow)
+    value: datetime | None = conn.execute(query).scalar()
+    return value
+
+
+def record_fire(conn: Connection, flow: str, at: datetime, first: bool) -> None:
+    if first:
+        conn.execute(insert(schedule_fires), {"flow": flow, "fired_at": at})
+    else:
+        conn.execute(
+            update(schedule_fires).where(schedule_fires.c.flow == flow).values(fired_at=at)
+        )
+
+
+def journey_of(
+    conn: Connection, profile_id: int
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """A profile's runs, their journey entries, deliveries and pending timers."""
+    run_rows = list(
+        conn.execute(
+            select(runs).where(runs.c.profile_id == profile_id).order_by(runs.c.id)
+        ).mappings()
+    )
+    ids = [r["id"] for r in run_rows]
+    entries = conn.execute(
+        select(journey).where(journey.c.run_id.in_(ids)).order_by(journey.c.id)
+    ).mappings()
+    sent = conn.execute(
+        select(deliveries).where(deliveries.c.run_id.in_(ids)).order_by(deliveries.c.id)
+    ).mappings()
+    waiting = conn.execute(
+        select(timers).where(timers.c.run_id.in_(ids)).order_by(timers.c.due_at)
+    ).mappings()
+    return run_rows, list(entries), list(sent), list(waiting)
+
+
+def set_run_statuses(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(
+            update(runs).where(runs.c.id == bindparam("rid")).values(status=bindparam("st")), rows
+        )

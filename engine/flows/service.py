@@ -1,0 +1,337 @@
+"""Flow runs: start them on triggers, wake them on targets and timers, end them on goals.
+
+Everything happens in the caller's transaction (the ingestion batch or a timer tick), so a
+run's decisions and its new state are committed together: deliveries are written as rows
+(the outbox) and sent after commit, and in-app items are stored at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.audience import repository as audience_repo
+from engine.audience.evaluate import ProfileFacts, evaluate, matches_filters
+from engine.catalog.catalog import Catalog
+from engine.catalog.definitions import (
+    EventTrigger,
+    Flow,
+    ScheduleTrigger,
+    SegmentTrigger,
+    StageTrigger,
+)
+from engine.catalog.dependencies import cached_dependencies
+from engine.catalog.steps import WaitUntilStep
+from engine.flows import repository as repo
+from engine.flows.delivery import write_decisions
+from engine.flows.interpreter import (
+    Outcome,
+    RunState,
+    StepFacts,
+    Wake,
+    advance,
+    resolve,
+    state_from_json,
+    state_to_json,
+)
+from engine.flows.versions import current_version, flow_of_version
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """Something a flow can react to: an event, or an entered stage or segment."""
+
+    profile_id: int
+    name: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RuntimeResult:
+    started: int = 0
+    resumed: int = 0
+    ended: int = 0
+
+
+def handle_occurrences(
+    conn: Connection, catalog: Catalog, occurrences: Iterable[Occurrence], now: datetime
+) -> RuntimeResult:
+    """End, wake and start the runs these occurrences concern."""
+    items = list(occurrences)
+    if not catalog.flows or not items:
+        return RuntimeResult()
+    context = RunContext(conn, catalog, now, {o.profile_id for o in items})
+    for run in list(context.open_runs):
+        context.check_end(run)
+    for occurrence in items:
+        for run in context.waiting_for(occurrence):
+            context.wake(run, "target")
+    for occurrence in items:
+        for flow in triggered_flows(catalog, occurrence):
+            context.start(flow, occurrence.profile_id)
+    return context.result
+
+
+def triggered_flows(catalog: Catalog, occurrence: Occurrence) -> list[Flow]:
+    flows = []
+    for flow in catalog.flows.values():
+        match flow.trigger:
+            case EventTrigger(event=event, where=where):
+                hit = occurrence.name == event and matches_filters(where, occurrence.properties)
+            case StageTrigger(stage=stage):
+                hit = (
+                    occurrence.name == "stage_entered"
+                    and occurrence.properties.get("stage") == stage
+                )
+            case SegmentTrigger(segment=segment):
+                hit = (
+                    occurrence.name == "segment_entered"
+                    and occurrence.properties.get("segment") == segment
+                )
+            case ScheduleTrigger():
+                hit = False
+        if hit:
+            flows.append(flow)
+    return flows
+
+
+def _flow_event_names(catalog: Catalog) -> frozenset[str]:
+    """Event names any flow condition (goals, exits, branches, step conditions) reads."""
+    names: set[str] = set()
+    for flow in catalog.flows.values():
+        for condition in _conditions(flow):
+            names |= cached_dependencies(condition).event_names
+    return frozenset(names)
+
+
+def _conditions(flow: Flow) -> Iterable[Any]:
+    from engine.catalog.flowcheck import walk_steps
+    from engine.catalog.steps import BranchStep
+
+    if flow.goal is not None:
+        yield flow.goal.condition
+    if flow.exit_when is not None:
+        yield flow.exit_when
+    for _, step in walk_steps(flow.steps, ("steps",)):
+        if step.when is not None:
+            yield step.when
+        if isinstance(step, BranchStep):
+            yield step.branch
+
+
+class RunContext:
+    """The runs and facts of a set of profiles, for one transaction."""
+
+    def __init__(
+        self, conn: Connection, catalog: Catalog, now: datetime, profile_ids: set[int]
+    ) -> None:
+        self.conn = conn
+        self.catalog = catalog
+        self.now = now
+        self.result = RuntimeResult()
+        self.profiles = audience_repo.load_audience(conn, profile_ids, _flow_event_names(catalog))
+        self.open_runs = [dict(r) for r in repo.open_runs(conn, profile_ids)]
+        self._entered = repo.last_entries(conn, profile_ids, list(catalog.flows))
+        self._flows: dict[int, Flow] = {}
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def facts(self, profile_id: int) -> StepFacts:
+        stored = self.profiles[profile_id]
+        profile = ProfileFacts(
+            traits=stored.traits,
+            events=stored.events,
+            stage_entries=stored.stage_entries,
+            segments=frozenset(stored.active_segments),
+            signup_at=stored.stage_entries.get("signup", stored.first_seen_at),
+        )
+        return StepFacts(profile, stored.persona, self.now)
+
+    def flow_of(self, run: Mapping[str, Any]) -> Flow:
+        version_id = run["version_id"]
+        if version_id not in self._flows:
+            version, document = repo.version_definitions(self.conn, [version_id])[version_id]
+            self._flows[version_id] = flow_of_version(version, document)
+        return self._flows[version_id]
+
+    # -- starting ---------------------------------------------------------------------------
+
+    def start(self, flow: Flow, profile_id: int) -> None:
+        if profile_id not in self.profiles or not self._may_enter(flow, profile_id):
+            return
+        stored = self.profiles[profile_id]
+        if flow.audience and not set(flow.audience) & stored.active_segments:
+            self._skip(flow, profile_id, "not in audience")
+            return
+        version, document = current_version(self.catalog, flow.flow)
+        version_id = repo.version_id(self.conn, flow.flow, version, document, self.now)
+        self._flows[version_id] = flow
+        run = {
+            "flow": flow.flow,
+            "version_id": version_id,
+            "profile_id": profile_id,
+            "status": "active",
+            "variant": None,
+            "state": state_to_json(RunState.start()),
+            "wait_target": None,
+            "entered_at": self.now,
+            "updated_at": self.now,
+        }
+        run["id"] = repo.insert_run(self.conn, run)
+        self._entered[(profile_id, flow.flow)] = self.now
+        self.open_runs.append(run)
+        self.result.started += 1
+        self._journey(run, None, "flow", "entered", {"trigger": flow.trigger.kind})
+        if not self.check_end(run):
+            self._advance(run, "start")
+
+    def _may_enter(self, flow: Flow, profile_id: int) -> bool:
+        if any(r["flow"] == flow.flow and r["profile_id"] == profile_id for r in self.open_runs):
+            return False
+        last = self._entered.get((profile_id, flow.flow))
+        if last is None:
+            return True
+        return flow.reentry != "once" and self.now - last >= flow.reentry
+
+    def _skip(self, flow: Flow, profile_id: int, reason: str) -> None:
+        """Record once that a triggered profile did not enter, so the journey explains it."""
+        if repo.skipped_before(self.conn, profile_id, flow.flow, reason):
+            return
+        version, document = current_version(self.catalog, flow.flow)
+        run = {
+            "flow": flow.flow,
+            "version_id": repo.version_id(self.conn, flow.flow, version, document, self.now),
+            "profile_id": profile_id,
+            "status": "skipped",
+            "state": {},
+            "entered_at": self.now,
+            "updated_at": self.now,
+            "ended_at": self.now,
+            "end_reason": reason,
+        }
+        repo.insert_run(self.conn, run)
+
+    # -- waking and ending ------------------------------------------------------------------
+
+    def waiting_for(self, occurrence: Occurrence) -> list[dict[str, Any]]:
+        """Waiting runs of the occurrence's profile whose `wait_until` target it is."""
+        return [
+            run
+            for run in self.open_runs
+            if run["profile_id"] == occurrence.profile_id
+            and run["status"] == "waiting"
+            and self._is_target(run, occurrence)
+        ]
+
+    def _is_target(self, run: dict[str, Any], occurrence: Occurrence) -> bool:
+        target = run["wait_target"]
+        if target in _targets(occurrence):
+            return self._filters_pass(run, occurrence)
+        engaged = occurrence.properties.get("step")
+        return bool(
+            target == f"engaged:{engaged}" and occurrence.properties.get("run_id") == run["id"]
+        )
+
+    def _filters_pass(self, run: dict[str, Any], occurrence: Occurrence) -> bool:
+        state = state_from_json(run["state"])
+        frame = state.frames[-1]
+        step = resolve(self.flow_of(run), frame.path)[frame.index]
+        if not isinstance(step, WaitUntilStep):
+            return False
+        return matches_filters(step.wait_until.where, occurrence.properties)
+
+    def wake(self, run: dict[str, Any], wake: Wake) -> None:
+        if run["status"] != "waiting":
+            return
+        repo.drop_timers(self.conn, run["id"])
+        self.result.resumed += 1
+        if not self.check_end(run):
+            self._advance(run, wake)
+
+    def check_end(self, run: dict[str, Any]) -> bool:
+        """End the run if its goal was reached (converted) or its exit condition holds."""
+        flow = self.flow_of(run)
+        facts = self.facts(run["profile_id"])
+        goal = flow.goal
+        in_window = goal is not None and self.now <= run["entered_at"] + goal.within
+        if goal is not None and in_window and evaluate(goal.condition, facts.profile, self.now):
+            self._finish(run, "converted", "goal reached")
+            return True
+        if flow.exit_when is not None and evaluate(flow.exit_when, facts.profile, self.now):
+            self._finish(run, "exited", "exit condition holds")
+            return True
+        return False
+
+    def _advance(self, run: dict[str, Any], wake: Wake) -> None:
+        state = state_from_json(run["state"])
+        outcome = advance(self.flow_of(run), state, self.facts(run["profile_id"]), wake)
+        write_decisions(self.conn, self.catalog, self.now, run, outcome.decisions)
+        self._settle(run, outcome)
+
+    def _settle(self, run: dict[str, Any], outcome: Outcome) -> None:
+        run["state"] = state_to_json(outcome.state)
+        if outcome.ended is not None:
+            status, reason = outcome.ended
+            self._finish(run, status, reason)
+            return
+        waiting = outcome.waiting
+        assert waiting is not None  # advance returns only when waiting or ended
+        run["status"], run["wait_target"] = "waiting", waiting.target
+        repo.update_run(
+            self.conn,
+            run["id"],
+            {
+                "status": "waiting",
+                "state": run["state"],
+                "wait_target": waiting.target,
+                "updated_at": self.now,
+            },
+        )
+        repo.add_timer(self.conn, run["id"], waiting.step, waiting.until)
+
+    def _finish(self, run: dict[str, Any], status: str, reason: str) -> None:
+        run["status"] = status
+        repo.update_run(
+            self.conn,
+            run["id"],
+            {
+                "status": status,
+                "state": run["state"],
+                "wait_target": None,
+                "updated_at": self.now,
+                "ended_at": self.now,
+                "end_reason": reason,
+            },
+        )
+        repo.drop_timers(self.conn, run["id"])
+        self.open_runs = [r for r in self.open_runs if r["id"] != run["id"]]
+        self.result.ended += 1
+        self._journey(run, None, "flow", status, {"reason": reason})
+
+    def _journey(
+        self, run: Mapping[str, Any], step: str | None, kind: str, outcome: str, detail: Any
+    ) -> None:
+        repo.add_journey(
+            self.conn,
+            [
+                {
+                    "run_id": run["id"],
+                    "at": self.now,
+                    "step": step,
+                    "kind": kind,
+                    "outcome": outcome,
+                    "detail": detail,
+                }
+            ],
+        )
+
+
+def _targets(occurrence: Occurrence) -> set[str]:
+    targets = {f"event:{occurrence.name}"}
+    if occurrence.name == "stage_entered":
+        targets.add(f"stage:{occurrence.properties.get('stage')}")
+    return targets

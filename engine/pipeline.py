@@ -1,0 +1,42 @@
+"""The data path of one batch, in one transaction: store -> audience -> flow runtime.
+
+    messages ─> ingest.store_messages ─> audience.apply_changes ─> flows.handle_occurrences
+                 (profiles, events)       (stages, personas,        (start, wake, end runs;
+                                           internal events)          deliveries as rows)
+
+Used by the ingestion API, the in-app outcome API and the testing kit, so all three behave
+exactly alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from engine.audience.service import AudienceResult, apply_changes
+from engine.catalog.catalog import Catalog
+from engine.flows.service import Occurrence, RuntimeResult, handle_occurrences
+from engine.ingest.schemas import AnyMessage
+from engine.ingest.service import IngestResult, store_messages
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    ingest: IngestResult
+    audience: AudienceResult
+    runtime: RuntimeResult
+
+
+def process_messages(
+    conn: Connection, catalog: Catalog, messages: list[AnyMessage], now: datetime
+) -> PipelineResult:
+    ingested = store_messages(conn, messages, now)
+    audience = apply_changes(conn, catalog, ingested.changes, now)
+    occurrences = [
+        Occurrence(pid, name, properties)
+        for pid, name, properties in (*ingested.events, *audience.occurrences)
+    ]
+    runtime = handle_occurrences(conn, catalog, occurrences, now)
+    return PipelineResult(ingested, audience, runtime)
