@@ -13,6 +13,7 @@ from engine.errors import ConfigurationError
 
 DEV_WRITE_KEY = "dev-write-key"
 DEV_ADMIN_KEY = "dev-admin-key"
+DEV_INAPP_SECRET = "dev-inapp-secret"
 
 
 class Settings(BaseSettings):
@@ -29,8 +30,15 @@ class Settings(BaseSettings):
     max_call_bytes: int = 32 * 1024
     # How often time-relative stage/segment conditions are re-evaluated (at most 1 day).
     audience_interval_seconds: int = Field(300, ge=1, le=86_400)
+    # How often the worker claims due timers and sends pending deliveries.
+    tick_seconds: float = Field(1.0, gt=0, le=60)
+    email_from: str = "Parcours <onboarding@parcours.local>"
+    outbox_dir: Path = Path("var/outbox")
+    # Signs user ids for the browser-facing in-app API (identity verification).
+    inapp_secret: str = DEV_INAPP_SECRET
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("write_keys", mode="before")
+    @field_validator("write_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -52,5 +60,7 @@ class Settings(BaseSettings):
             problems.append("PARCOURS_WRITE_KEYS contains the development default")
         if self.admin_key == DEV_ADMIN_KEY or len(self.admin_key) < 16:
             problems.append("PARCOURS_ADMIN_KEY is the default or shorter than 16 characters")
+        if self.inapp_secret == DEV_INAPP_SECRET or len(self.inapp_secret) < 16:
+            problems.append("PARCOURS_INAPP_SECRET is the default or shorter than 16 characters")
         if problems:
             raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))

@@ -29,7 +29,9 @@ def test_prod_refuses_default_or_missing_secrets(keys: list[str], admin: str, pr
 
 
 def test_prod_with_real_secrets_starts() -> None:
-    Settings(env="prod", write_keys=["k1"], admin_key="x" * 32).check_secrets()
+    Settings(
+        env="prod", write_keys=["k1"], admin_key="x" * 32, inapp_secret="y" * 32
+    ).check_secrets()
 
 
 def test_cli_serve_refuses_prod_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,9 +7,13 @@ from engine.scheduler.jobs import reevaluate_audience, schedule
 
 def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
     scheduler = schedule(app.state.parcours)
-    (job,) = scheduler.get_jobs()
-    assert job.id == "reevaluate_audience"
-    assert job.trigger.interval.total_seconds() == 300
+    intervals = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
+    assert intervals == {
+        "reevaluate_audience": 300,
+        "run_timers": 1,
+        "send_deliveries": 1,
+        "start_scheduled_flows": 30,
+    }
 
 
 def test_reevaluation_job_runs_on_an_empty_database(app: FastAPI) -> None:

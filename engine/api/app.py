@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from engine import __version__
@@ -12,9 +15,14 @@ from engine.api.metrics import MetricsMiddleware
 from engine.api.state import AppState
 from engine.api.system import router as system_router
 from engine.catalog.catalog import Catalog, load_live_catalog
+from engine.channels.base import Channel
+from engine.channels.dispatch import Dispatcher
+from engine.channels.registry import default_channels
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import ConfigurationError
+from engine.flows.endpoints import router as journey_router
+from engine.inapp.endpoints import router as inapp_router
 from engine.ingest.endpoints import router as ingest_router
 from engine.profiles.endpoints import router as profiles_router
 from engine.store.db import create_db_engine
@@ -26,6 +34,7 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     catalog: Catalog | None = None,
+    channels: Mapping[str, Channel] | None = None,
 ) -> FastAPI:
     """Build the API. The schema must already be migrated (`parcours serve` does it).
 
@@ -43,13 +52,28 @@ def create_app(
         catalog=catalog,
         catalog_loaded_at=clock.now(),
     )
+    state.dispatcher = Dispatcher(
+        state.engine,
+        lambda: state.catalog,
+        channels if channels is not None else default_channels(settings, clock),
+        clock,
+    )
     app = FastAPI(title="Parcours", version=__version__)
     app.state.parcours = state
     install_error_handlers(app)
     app.include_router(ingest_router)
     app.include_router(profiles_router)
     app.include_router(catalog_router)
+    app.include_router(journey_router)
+    app.include_router(inapp_router)
     app.include_router(system_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-User-Hash"],
+        )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 

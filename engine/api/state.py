@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from engine.api.metrics import Metrics
 from engine.catalog.catalog import Catalog
 from engine.catalog.problems import Problem
+from engine.channels.dispatch import Dispatcher
 from engine.clock import Clock
 from engine.config import Settings
 
@@ -31,6 +32,7 @@ class AppState:
     # Problems of the last refused reload; the live catalog is still the previous one.
     rejected_reload: list[Problem] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    dispatcher: Dispatcher | None = None
 
     def source_for(self, write_key: str | None) -> str | None:
         """The source fingerprint of a valid write key, else None (constant-time compare)."""

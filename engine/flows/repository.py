@@ -6,8 +6,9 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
+from engine.audience.repository import memberships
 from engine.store.bulk import BulkWriter
 from engine.store.runtime_tables import (
     Delivery,
@@ -201,8 +202,17 @@ def journey_of(
     return run_rows, list(entries), list(sent), list(waiting)
 
 
-def set_run_statuses(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(
-            update(runs).where(runs.c.id == bindparam("rid")).values(status=bindparam("st")), rows
+def audience_members(conn: Connection, segments: list[str], after_id: int, limit: int) -> list[int]:
+    """Profiles currently in any of `segments`, by id, a page at a time."""
+    query = (
+        select(memberships.c.profile_id)
+        .where(
+            memberships.c.segment.in_(segments),
+            memberships.c.exited_at.is_(None),
+            memberships.c.profile_id > after_id,
         )
+        .group_by(memberships.c.profile_id)
+        .order_by(memberships.c.profile_id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())

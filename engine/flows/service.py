@@ -7,6 +7,7 @@ run's decisions and its new state are committed together: deliveries are written
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from engine.flows.interpreter import (
     state_to_json,
 )
 from engine.flows.versions import current_version, flow_of_version
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,15 @@ class RunContext:
         self.result.resumed += 1
         if not self.check_end(run):
             self._advance(run, wake)
+
+    def wake_isolated(self, run: dict[str, Any], wake: Wake) -> None:
+        """`wake`, but a failure ends only this run (recorded) instead of the whole batch."""
+        try:
+            with self.conn.begin_nested():
+                self.wake(run, wake)
+        except Exception as exc:  # a bug in one run must not stall every other run
+            log.exception("run %s failed", run["id"])
+            self._finish(run, "failed", f"{type(exc).__name__}: {exc}"[:500])
 
     def check_end(self, run: dict[str, Any]) -> bool:
         """End the run if its goal was reached (converted) or its exit condition holds."""

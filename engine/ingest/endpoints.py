@@ -31,7 +31,7 @@ SUCCESS = b'{"success":true}'
 _ATTEMPTS = 3  # concurrent first sightings of one user can collide on PostgreSQL
 
 
-def _header_write_key(request: Request) -> str | None:
+def header_write_key(request: Request) -> str | None:
     """The write key from HTTP Basic auth (user name, empty password), if sent."""
     header = request.headers.get("authorization")
     if not header:
@@ -58,7 +58,7 @@ def _authenticate(state: AppState, key: str | None) -> str:
 async def _receive(request: Request, kind: str) -> Response:
     state = get_state(request)
     settings = state.settings
-    header_key = _header_write_key(request)
+    header_key = header_write_key(request)
     source = _authenticate(state, header_key) if header_key is not None else None
     is_batch = kind == "batch"
     limit = settings.max_batch_bytes if is_batch else settings.max_call_bytes

@@ -10,6 +10,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from engine.api.state import AppState
 from engine.audience.tasks import reevaluate_time_relative
+from engine.flows.tasks import fire_schedules, run_due_timers
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,32 @@ def reevaluate_audience(state: AppState) -> None:
         )
 
 
+def run_timers(state: AppState) -> None:
+    """Wake runs whose wait is over."""
+    run_due_timers(state.engine, state.catalog, state.clock.now())
+
+
+def send_deliveries(state: AppState) -> None:
+    """Send pending emails and webhooks, until none is due."""
+    assert state.dispatcher is not None
+    while state.dispatcher.run_once() > 0:
+        pass
+
+
+def start_scheduled_flows(state: AppState) -> None:
+    """Start flows whose cron time has come."""
+    fire_schedules(state.engine, state.catalog, state.clock.now())
+
+
 def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """Add every periodic job to `scheduler` (a background one by default), not started."""
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
-    jobs: list[tuple[Callable[[AppState], None], int]] = [
+    tick = state.settings.tick_seconds
+    jobs: list[tuple[Callable[[AppState], None], float]] = [
         (reevaluate_audience, state.settings.audience_interval_seconds),
+        (run_timers, tick),
+        (send_deliveries, tick),
+        (start_scheduled_flows, 30),
     ]
     for job, seconds in jobs:
         scheduler.add_job(

@@ -1,0 +1,130 @@
+"""Send pending deliveries after their transaction committed, and record each outcome.
+
+Claiming marks rows `sending` in one short transaction; each outcome is written in its own.
+A process that dies mid-send leaves rows in `sending`; after `LEASE` they are claimed again,
+so a crash costs at most a resend (recognisable by its Message-ID), never a lost message.
+Transient failures are retried with exponential backoff and full jitter, up to MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import Engine, select
+
+from engine.catalog.catalog import Catalog
+from engine.channels.base import Channel, Message, SendResult
+from engine.channels.email import NotDeliverable, render_message
+from engine.clock import Clock
+from engine.flows import repository as repo
+from engine.ingest.repository import profiles
+from engine.store.bulk import BulkWriter
+from engine.store.db import write_transaction
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_RETRY = timedelta(hours=6)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Callable[[], Catalog],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.channels = channels
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def run_once(self, limit: int = 100) -> int:
+        """Send what is due now; returns how many deliveries were attempted."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            ids = repo.claim_deliveries(BulkWriter(conn), now, now - LEASE, limit)
+            rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
+            people = {
+                pid: (uid, traits)
+                for pid, uid, traits in conn.execute(
+                    select(profiles.c.id, profiles.c.user_id, profiles.c.traits).where(
+                        profiles.c.id.in_({r["profile_id"] for r in rows})
+                    )
+                )
+            }
+        for row in rows:
+            user_id, traits = people.get(row["profile_id"], (None, {}))
+            outcome = self._attempt(row, user_id or str(row["profile_id"]), traits)
+            with write_transaction(self.engine) as conn:
+                repo.finish_delivery(conn, row["id"], self._record(row, outcome))
+        return len(rows)
+
+    def _attempt(
+        self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]
+    ) -> SendResult | str:
+        """The channel's answer, or the reason the delivery must be skipped."""
+        channel = self.channels.get(row["channel"])
+        if channel is None:
+            return f"no {row['channel']} channel configured"
+        try:
+            message = self._message(row, user_id, traits)
+        except NotDeliverable as exc:
+            return str(exc)
+        except TemplateError as exc:
+            return SendResult("failed", f"template error: {exc}")
+        try:
+            return channel.send(message)
+        except Exception as exc:  # a channel bug is a transient failure, never a crash
+            log.exception("channel %s raised", row["channel"])
+            return SendResult("retry", f"{type(exc).__name__}: {exc}")
+
+    def _message(self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]) -> Message:
+        catalog = self.catalog()
+        if row["channel"] == "email":
+            return render_message(catalog, row["id"], row["content"], user_id, traits)
+        endpoint = catalog.endpoints.get(row["content"])
+        if endpoint is None:
+            raise NotDeliverable(f"endpoint '{row['content']}' is no longer in the catalog")
+        payload = {
+            "type": "flow.step",
+            "delivery_id": row["id"],
+            "flow": row["flow"],
+            "step": row["step"],
+            "user_id": user_id,
+            "traits": traits,
+        }
+        return Message(row["id"], "webhook", endpoint.url, payload=payload)
+
+    def _record(self, row: Mapping[str, Any], outcome: SendResult | str) -> dict[str, Any]:
+        now = self.clock.now()
+        attempts = row["attempts"] + 1
+        base = {"attempts": attempts, "updated_at": now, "next_attempt_at": None}
+        if isinstance(outcome, str):
+            return base | {"status": "skipped", "reason": outcome, "attempts": row["attempts"]}
+        if outcome.status == "sent":
+            return base | {"status": "sent", "sent_at": now, "reason": None}
+        if outcome.status == "retry" and attempts < MAX_ATTEMPTS:
+            retry_at = now + self.backoff(attempts)
+            return base | {
+                "status": "retrying",
+                "reason": outcome.detail,
+                "next_attempt_at": retry_at,
+            }
+        if outcome.status == "retry":
+            outcome = SendResult("failed", f"gave up after {attempts} attempts: {outcome.detail}")
+        return base | {"status": "failed", "reason": outcome.detail}
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
+        ceiling = min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1))
+        return timedelta(seconds=self.rng.uniform(0.5, 1.0) * ceiling.total_seconds())

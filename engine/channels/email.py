@@ -1,0 +1,81 @@
+"""Email: render a template for one profile into a MIME message, and the file outbox.
+
+The outbox writes each message as an `.eml` file named after its delivery, the embedded
+default: nothing leaves the machine, and every email can be opened in any mail client. The
+Message-ID is derived from the delivery id, so a resend after a crash is recognisable.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from engine.catalog.catalog import Catalog
+from engine.catalog.templates import render_context, render_email
+from engine.channels.base import Message, SendResult
+
+
+class NotDeliverable(Exception):
+    """The delivery can never be sent (no address, template gone): skip it with a reason."""
+
+
+def render_message(
+    catalog: Catalog, delivery_id: int, template: str, user_id: str, traits: dict[str, Any]
+) -> Message:
+    email = traits.get("email")
+    if not isinstance(email, str) or "@" not in email:
+        raise NotDeliverable("no email address")
+    found = catalog.templates.get(template)
+    if found is None:
+        raise NotDeliverable(f"template '{template}' is no longer in the catalog")
+    rendered = render_email(catalog.email_environment, found, render_context(user_id, traits))
+    return Message(
+        delivery_id=delivery_id,
+        channel="email",
+        recipient=email,
+        subject=rendered.subject,
+        html=rendered.html,
+        text=rendered.text or "",
+    )
+
+
+def to_mime(message: Message, sender: str, sent_at: Any) -> EmailMessage:
+    mime = EmailMessage()
+    mime["From"] = sender
+    mime["To"] = message.recipient
+    mime["Subject"] = message.subject
+    mime["Date"] = format_datetime(sent_at)
+    domain = sender.rpartition("@")[2] or "parcours.local"
+    mime["Message-ID"] = make_msgid(idstring=f"delivery-{message.delivery_id}", domain=domain)
+    for name, value in message.headers.items():
+        mime[name] = value
+    mime.set_content(message.text or message.subject)
+    if message.html:
+        mime.add_alternative(message.html, subtype="html")
+    return mime
+
+
+class OutboxTransport:
+    """Writes `<outbox>/<delivery id>.eml`, atomically (write, then rename)."""
+
+    def __init__(self, directory: Path, sender: str, clock: Any) -> None:
+        self.directory = directory
+        self.sender = sender
+        self.clock = clock
+
+    def send(self, message: Message) -> SendResult:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            data = to_mime(message, self.sender, self.clock.now()).as_bytes()
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            target = self.directory / f"{message.delivery_id}.eml"
+            os.replace(tmp, target)
+        except OSError as exc:
+            return SendResult("retry", f"outbox write failed: {exc}")
+        return SendResult("sent", str(target))

@@ -1,0 +1,92 @@
+"""Showing in-app items and recording what the user did with them.
+
+An outcome (seen, completed, dismissed) is recorded as a regular event — `tip_seen`,
+`tutorial_completed`, ... — through the same pipeline as the SaaS app's own events, so
+stages, segments, flow triggers and `wait_until: {engaged: step}` can all use it. Its
+messageId is derived from the item and outcome, so a double click records it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.catalog.catalog import Catalog
+from engine.errors import BadRequest, NotFound
+from engine.inapp import repository as repo
+from engine.ingest.schemas import Track
+from engine.pipeline import process_messages
+from engine.profiles.repository import find_profile_id
+
+OUTCOMES = ("seen", "completed", "dismissed")
+FINAL = ("completed", "dismissed")
+
+
+def user_hash(secret: str, user_id: str) -> str:
+    """What the SaaS backend computes and hands to its frontend (identity verification)."""
+    return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_user_hash(secret: str, user_id: str, given: str) -> bool:
+    return hmac.compare_digest(user_hash(secret, user_id), given.lower())
+
+
+def profile_id_of(conn: Connection, user_id: str) -> int:
+    pid = find_profile_id(conn, user_id)
+    if pid is None:
+        raise NotFound(f"no profile for user id {user_id!r}")
+    return pid
+
+
+def list_items(conn: Connection, user_id: str, now: datetime) -> list[dict[str, Any]]:
+    pid = profile_id_of(conn, user_id)
+    return [_public(row) for row in repo.pending_items(conn, pid, now)]
+
+
+def record_outcome(
+    conn: Connection, catalog: Catalog, user_id: str, item_id: int, outcome: str, now: datetime
+) -> dict[str, Any]:
+    if outcome not in OUTCOMES:
+        raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}", code="invalid_outcome")
+    pid = profile_id_of(conn, user_id)
+    item = repo.get_item(conn, pid, item_id)
+    if item is None:
+        raise NotFound(f"no in-app item {item_id} for user {user_id!r}")
+    if item["status"] not in FINAL and not (outcome == "seen" and item["status"] == "seen"):
+        repo.set_status(conn, item_id, outcome, now)
+    content = item["content"]
+    event = Track(
+        type="track",
+        event=f"{item['kind']}_{outcome}",
+        messageId=f"inapp:{item_id}:{outcome}",
+        userId=user_id,
+        timestamp=now,
+        properties={
+            "item": item["name"],
+            "item_id": item_id,
+            "flow": content.get("flow"),
+            "step": content.get("step"),
+            "run_id": content.get("run_id"),
+        },
+    )
+    process_messages(conn, catalog, [event], now)
+    return _public(repo.get_item(conn, pid, item_id) or item)
+
+
+def _public(row: Any) -> dict[str, Any]:
+    content = dict(row["content"])
+    for internal in ("flow", "step", "run_id"):
+        content.pop(internal, None)
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "name": row["name"],
+        "priority": row["priority"],
+        "status": row["status"],
+        "expires_at": row["expires_at"],
+        **content,
+    }
