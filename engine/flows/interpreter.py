@@ -171,10 +171,11 @@ class _Run:
             case EmailStep() | TutorialStep() | TipStep() | WebhookStep():
                 self.decisions.append(Deliver(key, step.kind, _content(step)))
             case WaitStep():
-                self._wait(key, now + step.wait, None)
+                self._wait(key, "wait", now + step.wait, None)
             case WaitUntilStep():
                 self._move(frame.index)  # stays here until target or timeout
-                self._wait(key, now + step.wait_until.timeout, _target(step, frame))
+                until = now + step.wait_until.timeout
+                self._wait(key, "wait_until", until, _target(step, frame))
             case BranchStep():
                 taken = evaluate(step.branch, self.facts.profile, now)
                 self.decisions.append(Note(key, "branch", "then" if taken else "else"))
@@ -196,9 +197,10 @@ class _Run:
                 return self._end("exited", step.exit)
         return None
 
-    def _wait(self, key: str, until: datetime, target: str | None) -> None:
+    def _wait(self, key: str, kind: str, until: datetime, target: str | None) -> None:
         self.state = replace(self.state, waiting=Waiting(key, until, target))
-        self.decisions.append(Note(key, "wait", "waiting", {"until": until.isoformat()}))
+        detail = {"until": until.isoformat()} | ({"for": target} if target else {})
+        self.decisions.append(Note(key, kind, "waiting", detail))
 
     def _end(self, status: str, reason: str) -> Outcome:
         return Outcome(self.state, tuple(self.decisions), (status, reason))

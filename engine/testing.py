@@ -1,0 +1,214 @@
+"""A testing kit for product teams: run your content on a virtual clock, in your own CI.
+
+    from engine.testing import Simulation
+
+    def test_stalled_signups_get_help():
+        with Simulation("path/to/content") as sim:
+            sim.identify("u1", email="u1@example.com", role="marketer")
+            sim.track("u1", "signed_up")
+            sim.track("u1", "logged_in")
+            sim.advance("3d")
+            assert sim.delivered("u1", content="need-a-hand")
+
+Everything runs for real — the same pipeline as the HTTP API, a throwaway SQLite database,
+the timer tick and the dispatcher — except time, which moves only when told, and the outside
+world: emails go to a file outbox, webhooks to a recording channel. See docs/testing-flows.md.
+"""
+
+from __future__ import annotations
+
+import email
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import Message as MimeMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from engine.audience.tasks import reevaluate_time_relative
+from engine.catalog.catalog import Catalog, load_catalog
+from engine.catalog.fields import Duration
+from engine.channels.base import Channel, Message, SendResult
+from engine.channels.dispatch import Dispatcher
+from engine.channels.email import OutboxTransport
+from engine.clock import FrozenClock
+from engine.flows.journey import journey
+from engine.flows.repository import timers
+from engine.flows.tasks import fire_schedules, run_due_timers
+from engine.inapp import service as inapp
+from engine.ingest.repository import profiles
+from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
+from engine.pipeline import process_messages
+from engine.profiles.repository import find_profile_id
+from engine.store.db import create_db_engine, write_transaction
+from engine.store.migrate import upgrade
+
+DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
+_DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
+
+
+class InvalidContent(Exception):
+    """The content directory does not validate; the message lists every problem."""
+
+
+@dataclass
+class RecordingChannel:
+    """Stands in for the outside world (webhook endpoints): records, always succeeds."""
+
+    sent: list[Message] = field(default_factory=list)
+
+    def send(self, message: Message) -> SendResult:
+        self.sent.append(message)
+        return SendResult("sent", "recorded")
+
+
+class Simulation:
+    """One Parcours with a virtual clock; use as a context manager (or call `close`)."""
+
+    def __init__(self, content: Path | str | Catalog = ".", *, start: datetime = DEFAULT_START):
+        self.catalog = content if isinstance(content, Catalog) else _load(Path(content))
+        self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
+        self.engine = create_db_engine(f"sqlite:///{self._dir / 'sim.db'}")
+        upgrade(self.engine)
+        self.clock = FrozenClock(start)
+        self.outbox = self._dir / "outbox"
+        self.webhooks = RecordingChannel()
+        channels: dict[str, Channel] = {
+            "email": OutboxTransport(self.outbox, "Parcours <sim@parcours.local>", self.clock),
+            "webhook": self.webhooks,
+        }
+        self.dispatcher = Dispatcher(self.engine, lambda: self.catalog, channels, self.clock)
+        self._sequence = 0
+
+    # -- what the SaaS app does ----------------------------------------------------------
+
+    def identify(self, user_id: str, **traits: Any) -> None:
+        self.send({"type": "identify", "userId": user_id, "traits": traits})
+
+    def track(self, user_id: str, event: str, **properties: Any) -> None:
+        self.send({"type": "track", "userId": user_id, "event": event, "properties": properties})
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Any Segment message (dict), stamped now on the virtual clock."""
+        self._sequence += 1
+        data = {"messageId": f"sim-{self._sequence}", **message}
+        data.setdefault("timestamp", self.clock.now().isoformat())
+        self._process([MESSAGE_ADAPTER.validate_python(data)])
+        self._settle()
+
+    def respond(self, user_id: str, item: str, outcome: str = "completed") -> None:
+        """The user saw, completed or dismissed the in-app item named `item`."""
+        found = next((i for i in self.inapp(user_id) if i["name"] == item), None)
+        if found is None:
+            raise LookupError(f"{user_id} has no pending in-app item {item!r}")
+        with write_transaction(self.engine) as conn:
+            inapp.record_outcome(
+                conn, self.catalog, user_id, found["id"], outcome, self.clock.now()
+            )
+        self._settle()
+
+    # -- time --------------------------------------------------------------------------------
+
+    def advance(self, duration: str | timedelta) -> None:
+        """Move the clock forward, executing every timer at its own due time on the way."""
+        step = _DURATION.validate_python(duration) if isinstance(duration, str) else duration
+        target = self.clock.now() + step
+        while (due := self._next_timer()) is not None and due <= target:
+            self.clock.advance(max(due - self.clock.now(), timedelta(0)))
+            self._settle()
+        self.clock.advance(target - self.clock.now())
+        reevaluate_time_relative(self.engine, self.catalog, self.clock.now())
+        fire_schedules(self.engine, self.catalog, self.clock.now())
+        self._settle()
+
+    # -- what happened -----------------------------------------------------------------------
+
+    def journey(self, user_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return journey(conn, inapp.profile_id_of(conn, user_id))
+
+    def deliveries(self, user_id: str) -> list[dict[str, Any]]:
+        return [
+            {"flow": run["flow"], **delivery}
+            for run in self.journey(user_id)
+            for delivery in run["deliveries"]
+        ]
+
+    def delivered(
+        self, user_id: str, *, step: str | None = None, content: str | None = None
+    ) -> bool:
+        """Whether a step (by id) or a content item (template, tip ...) reached the user."""
+        return any(
+            d["status"] == "sent"
+            and (step is None or d["step"] == step)
+            and (content is None or d["content"] == content)
+            for d in self.deliveries(user_id)
+        )
+
+    def inapp(self, user_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return inapp.list_items(conn, user_id, self.clock.now())
+
+    def emails(self, user_id: str | None = None) -> list[MimeMessage]:
+        """Emails written to the outbox (to `user_id`'s address, if given), oldest first."""
+        if not self.outbox.exists():
+            return []
+        files = sorted(self.outbox.glob("*.eml"), key=lambda p: int(p.stem))
+        messages = [email.message_from_bytes(p.read_bytes()) for p in files]
+        address = self._traits(user_id).get("email") if user_id else None
+        return [m for m in messages if address is None or m["To"] == address]
+
+    def close(self) -> None:
+        self.engine.dispose()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Simulation:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _process(self, messages: list[AnyMessage]) -> None:
+        with write_transaction(self.engine) as conn:
+            process_messages(conn, self.catalog, messages, self.clock.now())
+
+    def _settle(self) -> None:
+        """Run due timers and send due deliveries until nothing is left to do now."""
+        while run_due_timers(self.engine, self.catalog, self.clock.now()) > 0:
+            pass
+        while self.dispatcher.run_once() > 0:
+            pass
+
+    def _next_timer(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            due: datetime | None = conn.execute(
+                select(timers.c.due_at).order_by(timers.c.due_at).limit(1)
+            ).scalar()
+            return due
+
+    def _traits(self, user_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            pid = find_profile_id(conn, user_id)
+            if pid is None:
+                return {}
+            traits = conn.execute(select(profiles.c.traits).where(profiles.c.id == pid)).scalar()
+            return dict(traits or {})
+
+
+def _load(content: Path) -> Catalog:
+    catalog, problems = load_catalog(content)
+    if catalog is None:
+        raise InvalidContent("\n".join(p.format() for p in problems))
+    return catalog
