@@ -38,5 +38,5 @@ def process_messages(
         Occurrence(pid, name, properties)
         for pid, name, properties in (*ingested.events, *audience.occurrences)
     ]
-    runtime = handle_occurrences(conn, catalog, occurrences, now)
+    runtime = handle_occurrences(conn, catalog, occurrences, now, ingested.changes)
     return PipelineResult(ingested, audience, runtime)

@@ -61,13 +61,22 @@ class RuntimeResult:
 
 
 def handle_occurrences(
-    conn: Connection, catalog: Catalog, occurrences: Iterable[Occurrence], now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    occurrences: Iterable[Occurrence],
+    now: datetime,
+    touched: Iterable[int] = (),
 ) -> RuntimeResult:
-    """End, wake and start the runs these occurrences concern."""
+    """End, wake and start the runs these occurrences concern.
+
+    `touched` are profiles that changed without an occurrence (an identify): their open
+    runs' goals and exit conditions are checked too.
+    """
     items = list(occurrences)
-    if not catalog.flows or not items:
+    profiles = {o.profile_id for o in items} | set(touched)
+    if not catalog.flows or not profiles:
         return RuntimeResult()
-    context = RunContext(conn, catalog, now, {o.profile_id for o in items})
+    context = RunContext(conn, catalog, now, profiles)
     for run in list(context.open_runs):
         context.check_end(run)
     for occurrence in items:

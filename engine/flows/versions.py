@@ -33,13 +33,13 @@ def flow_of_version(version: str, document: Any) -> Flow:
 
 @lru_cache(maxsize=256)
 def _parse(version: str, data: bytes) -> Flow:
-    return Flow.model_validate(_tuples(orjson.loads(data)))
+    return Flow.model_validate(content_data(orjson.loads(data)))
 
 
-def _tuples(value: Any) -> Any:
+def content_data(value: Any) -> Any:
     """Content models take sequences as tuples, as the YAML loader produces them."""
     if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
+        return tuple(content_data(v) for v in value)
     if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
+        return {k: content_data(v) for k, v in value.items()}
     return value
