@@ -1,0 +1,135 @@
+"""The dispatcher against both databases: retries with backoff, permanent failures, a crash
+mid-send, and a step never delivered twice."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine.catalog.catalog import Catalog, load_catalog
+from engine.channels.base import Message, SendResult
+from engine.channels.dispatch import LEASE, MAX_ATTEMPTS, Dispatcher
+from engine.clock import FrozenClock
+from engine.flows import repository as repo
+from engine.flows.repository import deliveries
+from engine.ingest.schemas import MESSAGE_ADAPTER
+from engine.pipeline import process_messages
+from engine.store.bulk import BulkWriter
+from engine.store.db import write_transaction
+from tests.flows.content import content_with
+
+
+@dataclass
+class ScriptedChannel:
+    """Answers with a scripted list of results, then `sent`."""
+
+    script: list[SendResult] = field(default_factory=list)
+    sent: list[Message] = field(default_factory=list)
+
+    def send(self, message: Message) -> SendResult:
+        self.sent.append(message)
+        return self.script.pop(0) if self.script else SendResult("sent", "ok")
+
+
+@pytest.fixture
+def webhook_catalog(tmp_path: Path) -> Catalog:
+    flow = "flow: f\ntrigger: {event: go}\nsteps: [{webhook: crm}]\n"
+    catalog, problems = load_catalog(content_with(tmp_path / "content", f=flow))
+    assert catalog is not None, problems
+    return catalog
+
+
+def go(engine: Engine, catalog: Catalog, clock: FrozenClock, user: str = "u") -> None:
+    message = MESSAGE_ADAPTER.validate_python(
+        {"type": "track", "userId": user, "event": "go", "messageId": f"go-{user}"}
+    )
+    with write_transaction(engine) as conn:
+        process_messages(conn, catalog, [message], clock.now())
+
+
+def status(engine: Engine) -> tuple[str, int, str | None]:
+    with engine.connect() as conn:
+        row = conn.execute(select(deliveries)).mappings().one()
+    return row["status"], row["attempts"], row["reason"]
+
+
+def dispatcher(
+    engine: Engine, catalog: Catalog, channel: ScriptedChannel, clock: FrozenClock
+) -> Dispatcher:
+    return Dispatcher(engine, lambda: catalog, {"webhook": channel}, clock, random.Random(1))
+
+
+def test_transient_failures_are_retried_with_backoff(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    channel = ScriptedChannel([SendResult("retry", "HTTP 503"), SendResult("retry", "HTTP 503")])
+    d = dispatcher(db_engine, webhook_catalog, channel, clock)
+    go(db_engine, webhook_catalog, clock)
+    assert d.run_once() == 1
+    assert status(db_engine) == ("retrying", 1, "HTTP 503")
+    assert d.run_once() == 0  # not due yet
+    clock.advance(timedelta(seconds=30))
+    assert d.run_once() == 1
+    assert status(db_engine) == ("retrying", 2, "HTTP 503")
+    clock.advance(timedelta(seconds=60))
+    assert d.run_once() == 1
+    assert status(db_engine) == ("sent", 3, None)
+    assert channel.sent[0].payload["user_id"] == "u"
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    d = dispatcher(db_engine, webhook_catalog, ScriptedChannel(), clock)
+    for attempt, ceiling in [(1, 30), (2, 60), (3, 120), (12, 6 * 3600)]:
+        waits = [d.backoff(attempt).total_seconds() for _ in range(200)]
+        assert ceiling / 2 <= min(waits)
+        assert max(waits) <= ceiling
+
+
+def test_permanent_failure_and_giving_up_are_recorded(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    channel = ScriptedChannel([SendResult("retry", "timeout")] * MAX_ATTEMPTS)
+    d = dispatcher(db_engine, webhook_catalog, channel, clock)
+    go(db_engine, webhook_catalog, clock)
+    for _ in range(MAX_ATTEMPTS):
+        d.run_once()
+        clock.advance(timedelta(hours=7))
+    state, attempts, reason = status(db_engine)
+    assert (state, attempts) == ("failed", MAX_ATTEMPTS)
+    assert reason == f"gave up after {MAX_ATTEMPTS} attempts: timeout"
+
+
+def test_a_delivery_stuck_in_sending_is_retried_after_the_lease(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    channel = ScriptedChannel()
+    d = dispatcher(db_engine, webhook_catalog, channel, clock)
+    go(db_engine, webhook_catalog, clock)
+    with write_transaction(db_engine) as conn:  # a process claims it, then dies
+        assert len(repo.claim_deliveries(BulkWriter(conn), clock.now(), clock.now(), 10)) == 1
+    assert d.run_once() == 0
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert d.run_once() == 1
+    assert status(db_engine)[0] == "sent"
+    assert len(channel.sent) == 1
+
+
+def test_a_step_is_delivered_once_however_often_it_is_triggered(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    channel = ScriptedChannel()
+    d = dispatcher(db_engine, webhook_catalog, channel, clock)
+    for _ in range(3):
+        go(db_engine, webhook_catalog, clock)  # same messageId: a retried event
+    while d.run_once():
+        pass
+    with db_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(deliveries)).scalar() == 1
+    assert len(channel.sent) == 1
