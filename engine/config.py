@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     audience_interval_seconds: int = Field(300, ge=1, le=86_400)
     # How often the worker claims due timers and sends pending deliveries.
     tick_seconds: float = Field(1.0, gt=0, le=60)
+    # A delivery claimed this long ago and still `sending` is assumed lost and sent again.
+    delivery_lease_seconds: float = Field(300.0, gt=0)
     email_from: str = "Parcours <onboarding@parcours.local>"
     outbox_dir: Path = Path("var/outbox")
     # Signs user ids for the browser-facing in-app API (identity verification).

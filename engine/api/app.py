@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -57,6 +58,7 @@ def create_app(
         lambda: state.catalog,
         channels if channels is not None else default_channels(settings, clock),
         clock,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
     app = FastAPI(title="Parcours", version=__version__)
     app.state.parcours = state

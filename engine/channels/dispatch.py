@@ -41,7 +41,9 @@ class Dispatcher:
         channels: Mapping[str, Channel],
         clock: Clock,
         rng: random.Random | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
+        self.lease = lease
         self.engine = engine
         self.catalog = catalog
         self.channels = channels
@@ -52,7 +54,7 @@ class Dispatcher:
         """Send what is due now; returns how many deliveries were attempted."""
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            ids = repo.claim_deliveries(BulkWriter(conn), now, now - LEASE, limit)
+            ids = repo.claim_deliveries(BulkWriter(conn), now, now - self.lease, limit)
             rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
             people = {
                 pid: (uid, traits)
