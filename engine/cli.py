@@ -113,6 +113,25 @@ def validate(
     raise typer.Exit(run_validate(directory, output_format))
 
 
+@app.command()
+def simulate(
+    profile: Path = typer.Option(..., help='JSON: {"user_id": ..., "traits": {...}}'),
+    events: Path = typer.Option(..., help='JSON lines: {"at": "2h", "event": ...}'),
+    until: str = typer.Option("14d", help="How long to simulate from the start."),
+    content: Path = typer.Option(Path("."), help="Content directory."),
+) -> None:
+    """Run one profile through the catalog on a virtual clock and print its timeline."""
+    from engine.flows.simulate import InputError, InvalidContent
+    from engine.flows.simulate import simulate as run_simulation
+
+    try:
+        lines = run_simulation(content, profile, events, until)
+    except (InputError, InvalidContent) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo("\n".join(lines))
+
+
 @experiments_app.command("analyze")
 def experiments_analyze(
     csv: Path = typer.Option(..., help="One row per user: user_id, variant, converted, ..."),

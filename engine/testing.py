@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
+from engine.audience.repository import stage_entries
 from engine.audience.tasks import reevaluate_time_relative
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.catalog.fields import Duration
@@ -40,6 +41,7 @@ from engine.clock import FrozenClock
 from engine.flows.journey import journey
 from engine.flows.repository import timers
 from engine.flows.tasks import fire_schedules, run_due_timers
+from engine.flows.timeline import timeline
 from engine.inapp import service as inapp
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
@@ -75,6 +77,7 @@ class Simulation:
         self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
         self.engine = create_db_engine(f"sqlite:///{self._dir / 'sim.db'}")
         upgrade(self.engine)
+        self.start = start
         self.clock = FrozenClock(start)
         self.outbox = self._dir / "outbox"
         self.webhooks = RecordingChannel()
@@ -156,12 +159,30 @@ class Simulation:
 
     def emails(self, user_id: str | None = None) -> list[MimeMessage]:
         """Emails written to the outbox (to `user_id`'s address, if given), oldest first."""
+        address = self._traits(user_id).get("email") if user_id else None
+        return [m for _, m in self._outbox() if address is None or m["To"] == address]
+
+    def _outbox(self) -> list[tuple[Path, MimeMessage]]:
+        """(file, message) for every email written, in delivery order."""
         if not self.outbox.exists():
             return []
         files = sorted(self.outbox.glob("*.eml"), key=lambda p: int(p.stem))
-        messages = [email.message_from_bytes(p.read_bytes()) for p in files]
-        address = self._traits(user_id).get("email") if user_id else None
-        return [m for m in messages if address is None or m["To"] == address]
+        return [(p, email.message_from_bytes(p.read_bytes())) for p in files]
+
+    def timeline(self, user_id: str) -> list[str]:
+        """The profile's stages, runs, steps and deliveries, one line each, in time order."""
+        subjects = {int(path.stem): m["Subject"] for path, m in self._outbox()}
+        with self.engine.connect() as conn:
+            pid = inapp.profile_id_of(conn, user_id)
+            stages = {
+                stage: at
+                for stage, at in conn.execute(
+                    select(stage_entries.c.stage, stage_entries.c.entered_at)
+                    .where(stage_entries.c.profile_id == pid)
+                    .order_by(stage_entries.c.entered_at, stage_entries.c.id)
+                )
+            }
+        return timeline(self.start, stages, self.journey(user_id), subjects)
 
     def close(self) -> None:
         self.engine.dispose()

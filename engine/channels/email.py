@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ def to_mime(message: Message, sender: str, sent_at: Any) -> EmailMessage:
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(sent_at)
     domain = sender.rpartition("@")[2] or "parcours.local"
-    mime["Message-ID"] = make_msgid(idstring=f"delivery-{message.delivery_id}", domain=domain)
+    # Deterministic: a resend after a crash carries the same id, so receivers can drop it.
+    mime["Message-ID"] = f"<delivery-{message.delivery_id}@{domain}>"
     for name, value in message.headers.items():
         mime[name] = value
     mime.set_content(message.text or message.subject)

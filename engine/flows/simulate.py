@@ -1,0 +1,106 @@
+"""`parcours simulate`: one profile's journey through the catalog on a virtual clock.
+
+Input: a profile (`{"user_id": ..., "traits": {...}}`) and events as JSON lines, each
+`{"at": "2h", "event": "signed_up", "properties": {...}}` (a track call) or
+`{"at": "1d", "traits": {...}}` (an identify call), `at` counted from the start. Nothing is
+sent: emails go to a throwaway outbox, webhooks to a recording channel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from engine.catalog.fields import Duration
+from engine.testing import InvalidContent, Simulation
+
+_DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
+
+
+class InputError(Exception):
+    """A `file:line: message` problem with the profile or events file."""
+
+
+@dataclass(frozen=True)
+class Step:
+    at: timedelta
+    message: dict[str, Any]
+
+
+def read_profile(path: Path) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}:1: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("user_id"), str):
+        raise InputError(f'{path}:1: expected {{"user_id": "...", "traits": {{...}}}}')
+    traits = data.get("traits", {})
+    if not isinstance(traits, dict):
+        raise InputError(f"{path}:1: traits must be an object")
+    return data["user_id"], traits
+
+
+def read_events(path: Path, user_id: str) -> list[Step]:
+    steps: list[Step] = []
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}:1: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            steps.append(_step(path, number, line, user_id, steps[-1].at if steps else None))
+    return steps
+
+
+def _step(path: Path, number: int, line: str, user_id: str, previous: timedelta | None) -> Step:
+    where = f"{path}:{number}"
+    try:
+        data = json.loads(line)
+        at = _offset(data.get("at"))
+    except (json.JSONDecodeError, ValidationError, AttributeError) as exc:
+        raise InputError(f"{where}: {str(exc).splitlines()[0]}") from exc
+    if previous is not None and at < previous:
+        raise InputError(f"{where}: events must be in time order ('at' went back)")
+    if "event" in data:
+        message = {
+            "type": "track",
+            "event": data["event"],
+            "properties": data.get("properties", {}),
+        }
+    elif "traits" in data:
+        message = {"type": "identify", "traits": data["traits"]}
+    else:
+        raise InputError(f"{where}: expected an 'event' or 'traits' key")
+    return Step(at, message | {"userId": user_id})
+
+
+def _offset(value: Any) -> timedelta:
+    """`at` as a duration from the start; absent or zero ("0m") is the start itself."""
+    if value is None or (isinstance(value, str) and value.strip().rstrip("mhdw") in ("0", "")):
+        return timedelta(0)
+    return _DURATION.validate_python(value)
+
+
+def simulate(content: Path, profile: Path, events: Path, until: str) -> list[str]:
+    """The timeline lines; raises InputError or InvalidContent with every location."""
+    user_id, traits = read_profile(profile)
+    steps = read_events(events, user_id)
+    horizon = _DURATION.validate_python(until)
+    with Simulation(content) as sim:
+        sim.identify(user_id, **traits)
+        for step in steps:
+            if step.at > sim.clock.now() - sim.start:
+                sim.advance(step.at - (sim.clock.now() - sim.start))
+            sim.send(step.message)
+        remaining = horizon - (sim.clock.now() - sim.start)
+        if remaining > timedelta(0):
+            sim.advance(remaining)
+        return sim.timeline(user_id)
+
+
+__all__ = ["InputError", "InvalidContent", "simulate"]

@@ -1,0 +1,50 @@
+"""`parcours simulate` through the CLI: the timeline, and clear errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from engine.cli import app
+from tests.conftest import ROOT
+
+EXAMPLES = ROOT / "docs" / "examples"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["simulate", "--content", str(ROOT), *args])
+    return result.exit_code, result.output
+
+
+def test_the_documented_example_prints_its_timeline() -> None:
+    code, output = run(
+        "--profile",
+        str(EXAMPLES / "sophie.json"),
+        "--events",
+        str(EXAMPLES / "sophie.jsonl"),
+        "--until",
+        "7d",
+    )
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[0].split() == ["+0m", "stage", "signup", "entered"]
+    assert any('"Welcome to Postwave, Sophie" [sent]' in line for line in lines)
+    assert any("activation-rescue: converted (goal reached)" in line for line in lines)
+    assert lines[-1].split()[0] == "+8d"
+
+
+def test_events_out_of_order_are_reported_at_their_line(tmp_path: Path) -> None:
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"at": "2d", "event": "a"}\n\n{"at": "1d", "event": "b"}\n')
+    code, output = run("--profile", str(EXAMPLES / "sophie.json"), "--events", str(events))
+    assert code == 1
+    assert f"{events}:3: events must be in time order" in output
+
+
+def test_a_bad_profile_is_reported(tmp_path: Path) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text('{"traits": {}}')
+    code, output = run("--profile", str(profile), "--events", str(EXAMPLES / "sophie.jsonl"))
+    assert code == 1
+    assert f"{profile}:1: expected" in output
