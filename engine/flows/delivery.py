@@ -1,8 +1,8 @@
 """Turn a run's decisions into rows: journey entries, deliveries, in-app items.
 
 A delivery row is unique per (run, step), so a step is delivered at most once per run. In-app
-items are stored in this same transaction (delivered at once); emails and webhooks stay
-`pending` until the dispatcher sends them after commit.
+items are written with it, in the same transaction (delivered at once); emails and webhooks
+stay `pending` until the dispatcher sends them after commit.
 """
 
 from __future__ import annotations
@@ -11,37 +11,37 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from engine.catalog.catalog import Catalog
-from engine.flows import repository as repo
 from engine.flows.interpreter import Deliver, Note
+from engine.flows.writes import RunWrites
 
 INAPP = ("tutorial", "tip")
 
 
-def write_decisions(
-    conn: Connection,
+def record_decisions(
+    writes: RunWrites,
     catalog: Catalog,
     now: datetime,
     run: Mapping[str, Any],
     decisions: tuple[Deliver | Note, ...],
 ) -> None:
-    entries = []
     for decision in decisions:
         if isinstance(decision, Note):
-            entries.append(
-                _entry(run, now, decision.step, decision.kind, decision.outcome, decision.detail)
+            writes.journey.append(
+                journey_row(
+                    run, now, decision.step, decision.kind, decision.outcome, decision.detail
+                )
             )
             continue
-        status, reason = _deliver(conn, catalog, now, run, decision)
+        status, reason = _deliver(writes, catalog, now, run, decision)
         detail = {"content": decision.content} | ({"reason": reason} if reason else {})
-        entries.append(_entry(run, now, decision.step, decision.channel, status, detail))
-    repo.add_journey(conn, entries)
+        writes.journey.append(
+            journey_row(run, now, decision.step, decision.channel, status, detail)
+        )
 
 
-def _entry(
-    run: Mapping[str, Any], now: datetime, step: str, kind: str, outcome: str, detail: Any
+def journey_row(
+    run: Mapping[str, Any], now: datetime, step: str | None, kind: str, outcome: str, detail: Any
 ) -> dict[str, Any]:
     return {
         "run_id": run["id"],
@@ -54,9 +54,9 @@ def _entry(
 
 
 def _deliver(
-    conn: Connection, catalog: Catalog, now: datetime, run: Mapping[str, Any], decision: Deliver
+    writes: RunWrites, catalog: Catalog, now: datetime, run: Mapping[str, Any], decision: Deliver
 ) -> tuple[str, str | None]:
-    """Write the delivery row; returns its status and, when skipped, why."""
+    """Record the delivery row (and in-app item); returns its journey outcome and reason."""
     content = _inapp_content(catalog, decision) if decision.channel in INAPP else None
     status, reason = "pending", None
     if decision.channel in INAPP:
@@ -77,24 +77,21 @@ def _deliver(
         "updated_at": now,
         "sent_at": now if status == "sent" else None,
     }
-    delivery_id = repo.insert_delivery(conn, row)
+    item = None
     if content is not None:
-        item, priority, expires = content
-        repo.insert_inapp_item(
-            conn,
-            {
-                "profile_id": run["profile_id"],
-                "delivery_id": delivery_id,
-                "kind": decision.channel,
-                "name": decision.content,
-                "priority": priority,
-                "content": item | {"flow": run["flow"], "step": decision.step, "run_id": run["id"]},
-                "status": "pending",
-                "created_at": now,
-                "updated_at": now,
-                "expires_at": None if expires is None else now + expires,
-            },
-        )
+        fields, priority, expires = content
+        item = {
+            "profile_id": run["profile_id"],
+            "kind": decision.channel,
+            "name": decision.content,
+            "priority": priority,
+            "content": fields | {"flow": run["flow"], "step": decision.step, "run_id": run["id"]},
+            "status": "pending",
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": None if expires is None else now + expires,
+        }
+    writes.deliveries.append((row, item))
     return ("delivered" if status == "sent" else status), reason
 
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from engine.audience.repository import memberships
 from engine.store.bulk import BulkWriter
@@ -87,16 +87,58 @@ def insert_run(conn: Connection, row: dict[str, Any]) -> int:
     return int(conn.execute(insert(runs).returning(runs.c.id), row).scalar_one())
 
 
-def update_run(conn: Connection, run_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+def update_runs(writer: BulkWriter, changes: dict[int, dict[str, Any]]) -> None:
+    """One executemany per distinct set of changed columns (usually one or two)."""
+    by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for run_id, values in changes.items():
+        shape = tuple(sorted(values))
+        row = tuple(_encode(writer, name, values[name]) for name in shape)
+        by_shape.setdefault(shape, []).append((*row, run_id))
+    for shape, rows in by_shape.items():
+        columns = ", ".join(f"{name} = {{p}}" for name in shape)
+        writer.execute_many(f"UPDATE flow_runs SET {columns} WHERE id = {{p}}", rows)
 
 
-def add_timer(conn: Connection, run_id: int, step: str, due_at: datetime) -> None:
-    conn.execute(insert(timers), {"run_id": run_id, "step": step, "due_at": due_at})
+def _encode(writer: BulkWriter, name: str, value: Any) -> Any:
+    if name == "state":
+        return writer.json(value)
+    if name in ("updated_at", "ended_at"):
+        return writer.time(value)
+    return value
 
 
-def drop_timers(conn: Connection, run_id: int) -> None:
-    conn.execute(delete(timers).where(timers.c.run_id == run_id))
+def drop_timers_of(writer: BulkWriter, run_ids: Collection[int]) -> None:
+    ids = list(run_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        writer.fetch(
+            f"DELETE FROM timers WHERE run_id IN ({writer.placeholders(len(chunk))}) RETURNING id",
+            chunk,
+        )
+
+
+def add_timers(writer: BulkWriter, rows: list[tuple[int, str, datetime]]) -> None:
+    writer.execute_many(
+        "INSERT INTO timers (run_id, step, due_at) VALUES ({p}, {p}, {p})",
+        [(run, step, writer.time(due)) for run, step, due in rows],
+    )
+
+
+def add_deliveries(
+    conn: Connection, rows: list[tuple[dict[str, Any], dict[str, Any] | None]]
+) -> None:
+    """Deliveries, then the in-app items of those that have one (they need the ids)."""
+    if not rows:
+        return
+    stmt = insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True)
+    ids = conn.execute(stmt, [row for row, _ in rows]).scalars().all()
+    items = [
+        item | {"delivery_id": delivery_id}
+        for (_, item), delivery_id in zip(rows, ids, strict=True)
+        if item is not None
+    ]
+    if items:
+        conn.execute(insert(inapp_items), items)
 
 
 def claim_due_timers(writer: BulkWriter, now: datetime, limit: int) -> list[tuple[int, int, str]]:
@@ -119,17 +161,22 @@ def claim_due_timers(writer: BulkWriter, now: datetime, limit: int) -> list[tupl
     return [(int(t), int(r), str(s)) for t, r, s in writer.fetch(sql, [writer.time(now), limit])]
 
 
-def insert_delivery(conn: Connection, row: dict[str, Any]) -> int:
-    return int(conn.execute(insert(deliveries).returning(deliveries.c.id), row).scalar_one())
-
-
-def add_journey(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(journey), rows)
-
-
-def insert_inapp_item(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(insert(inapp_items), row)
+def add_journey(writer: BulkWriter, rows: list[dict[str, Any]]) -> None:
+    writer.execute_many(
+        "INSERT INTO journey_entries (run_id, at, step, kind, outcome, detail)"
+        " VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+        [
+            (
+                r["run_id"],
+                writer.time(r["at"]),
+                r["step"],
+                r["kind"],
+                r["outcome"],
+                writer.json(r["detail"]),
+            )
+            for r in rows
+        ],
+    )
 
 
 def claim_deliveries(

@@ -28,9 +28,8 @@ from engine.catalog.definitions import (
 from engine.catalog.dependencies import cached_dependencies
 from engine.catalog.steps import WaitUntilStep
 from engine.flows import repository as repo
-from engine.flows.delivery import write_decisions
+from engine.flows.delivery import journey_row, record_decisions
 from engine.flows.interpreter import (
-    Outcome,
     RunState,
     StepFacts,
     Wake,
@@ -40,6 +39,7 @@ from engine.flows.interpreter import (
     state_to_json,
 )
 from engine.flows.versions import current_version, flow_of_version
+from engine.flows.writes import RunWrites
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def handle_occurrences(
     for occurrence in items:
         for flow in triggered_flows(catalog, occurrence):
             context.start(flow, occurrence.profile_id)
+    context.flush()
     return context.result
 
 
@@ -136,19 +137,38 @@ def _conditions(flow: Flow) -> Iterable[Any]:
 
 
 class RunContext:
-    """The runs and facts of a set of profiles, for one transaction."""
+    """The runs and facts of a set of profiles, for one transaction.
+
+    Decisions are gathered in `writes`; call `flush` once at the end of the batch.
+    """
 
     def __init__(
-        self, conn: Connection, catalog: Catalog, now: datetime, profile_ids: set[int]
+        self,
+        conn: Connection,
+        catalog: Catalog,
+        now: datetime,
+        profile_ids: set[int],
+        runs: Iterable[Any] | None = None,
     ) -> None:
+        """`runs`: the runs to work on (the timer tick's claimed runs); by default every open
+        run of the profiles (what triggers, wakes and goal checks need)."""
         self.conn = conn
         self.catalog = catalog
         self.now = now
         self.result = RuntimeResult()
+        self.writes = RunWrites()
         self.profiles = audience_repo.load_audience(conn, profile_ids, _flow_event_names(catalog))
-        self.open_runs = [dict(r) for r in repo.open_runs(conn, profile_ids)]
+        found = repo.open_runs(conn, profile_ids) if runs is None else runs
+        self.runs: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in found}
         self._entered = repo.last_entries(conn, profile_ids, list(catalog.flows))
         self._flows: dict[int, Flow] = {}
+
+    @property
+    def open_runs(self) -> list[dict[str, Any]]:
+        return [r for r in self.runs.values() if r["status"] in repo.OPEN]
+
+    def flush(self) -> None:
+        self.writes.flush(self.conn)
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -182,7 +202,7 @@ class RunContext:
         version, document = current_version(self.catalog, flow.flow)
         version_id = repo.version_id(self.conn, flow.flow, version, document, self.now)
         self._flows[version_id] = flow
-        run = {
+        run: dict[str, Any] = {
             "flow": flow.flow,
             "version_id": version_id,
             "profile_id": profile_id,
@@ -193,9 +213,9 @@ class RunContext:
             "entered_at": self.now,
             "updated_at": self.now,
         }
-        run["id"] = repo.insert_run(self.conn, run)
+        run_id = run["id"] = repo.insert_run(self.conn, run)
         self._entered[(profile_id, flow.flow)] = self.now
-        self.open_runs.append(run)
+        self.runs[run_id] = run
         self.result.started += 1
         self._journey(run, None, "flow", "entered", {"trigger": flow.trigger.kind})
         if not self.check_end(run):
@@ -259,19 +279,26 @@ class RunContext:
     def wake(self, run: dict[str, Any], wake: Wake) -> None:
         if run["status"] != "waiting":
             return
-        repo.drop_timers(self.conn, run["id"])
+        self.writes.drop_timers(run["id"])
         self.result.resumed += 1
         if not self.check_end(run):
             self._advance(run, wake)
 
     def wake_isolated(self, run: dict[str, Any], wake: Wake) -> None:
         """`wake`, but a failure ends only this run (recorded) instead of the whole batch."""
+        batch, before = self.writes, dict(run)
+        self.writes = RunWrites()
         try:
-            with self.conn.begin_nested():
-                self.wake(run, wake)
+            self.wake(run, wake)
+            batch.merge(self.writes)
         except Exception as exc:  # a bug in one run must not stall every other run
             log.exception("run %s failed", run["id"])
+            self.writes = batch
+            run.clear()
+            run.update(before)
             self._finish(run, "failed", f"{type(exc).__name__}: {exc}"[:500])
+        finally:
+            self.writes = batch
 
     def check_end(self, run: dict[str, Any]) -> bool:
         """End the run if its goal was reached (converted) or its exit condition holds."""
@@ -290,20 +317,15 @@ class RunContext:
     def _advance(self, run: dict[str, Any], wake: Wake) -> None:
         state = state_from_json(run["state"])
         outcome = advance(self.flow_of(run), state, self.facts(run["profile_id"]), wake)
-        write_decisions(self.conn, self.catalog, self.now, run, outcome.decisions)
-        self._settle(run, outcome)
-
-    def _settle(self, run: dict[str, Any], outcome: Outcome) -> None:
+        record_decisions(self.writes, self.catalog, self.now, run, outcome.decisions)
         run["state"] = state_to_json(outcome.state)
         if outcome.ended is not None:
-            status, reason = outcome.ended
-            self._finish(run, status, reason)
+            self._finish(run, *outcome.ended)
             return
         waiting = outcome.waiting
         assert waiting is not None  # advance returns only when waiting or ended
         run["status"], run["wait_target"] = "waiting", waiting.target
-        repo.update_run(
-            self.conn,
+        self.writes.update_run(
             run["id"],
             {
                 "status": "waiting",
@@ -312,12 +334,11 @@ class RunContext:
                 "updated_at": self.now,
             },
         )
-        repo.add_timer(self.conn, run["id"], waiting.step, waiting.until)
+        self.writes.set_timer(run["id"], waiting.step, waiting.until)
 
     def _finish(self, run: dict[str, Any], status: str, reason: str) -> None:
         run["status"] = status
-        repo.update_run(
-            self.conn,
+        self.writes.update_run(
             run["id"],
             {
                 "status": status,
@@ -328,27 +349,14 @@ class RunContext:
                 "end_reason": reason,
             },
         )
-        repo.drop_timers(self.conn, run["id"])
-        self.open_runs = [r for r in self.open_runs if r["id"] != run["id"]]
+        self.writes.drop_timers(run["id"])
         self.result.ended += 1
         self._journey(run, None, "flow", status, {"reason": reason})
 
     def _journey(
         self, run: Mapping[str, Any], step: str | None, kind: str, outcome: str, detail: Any
     ) -> None:
-        repo.add_journey(
-            self.conn,
-            [
-                {
-                    "run_id": run["id"],
-                    "at": self.now,
-                    "step": step,
-                    "kind": kind,
-                    "outcome": outcome,
-                    "detail": detail,
-                }
-            ],
-        )
+        self.writes.journey.append(journey_row(run, self.now, step, kind, outcome, detail))
 
 
 def _targets(occurrence: Occurrence) -> set[str]:

@@ -34,12 +34,14 @@ def run_due_timers(engine: Engine, catalog: Catalog, now: datetime, limit: int =
             claimed = repo.claim_due_timers(BulkWriter(conn), now, limit)
             if not claimed:
                 return total
-            runs = {r["id"]: r for r in repo.runs_by_id(conn, {run for _, run, _ in claimed})}
-            context = RunContext(conn, catalog, now, {r["profile_id"] for r in runs.values()})
+            runs = repo.runs_by_id(conn, {run for _, run, _ in claimed})
+            profiles = {r["profile_id"] for r in runs}
+            context = RunContext(conn, catalog, now, profiles, runs)
             for _, run_id, step in claimed:
-                run = next((r for r in context.open_runs if r["id"] == run_id), None)
+                run = context.runs.get(run_id)
                 if run is not None and _waiting_at(run) == step:
                     context.wake_isolated(run, "timer")
+            context.flush()
         total += len(claimed)
         if len(claimed) < limit:
             return total
@@ -92,5 +94,6 @@ def _start_for_audience(engine: Engine, catalog: Catalog, flow: Flow, now: datet
             context = RunContext(conn, catalog, now, set(ids))
             for profile_id in ids:
                 context.start(flow, profile_id)
+            context.flush()
             started += context.result.started
         after = ids[-1]

@@ -66,7 +66,7 @@ class Timer(SQLModel, table=True):
     """A run parked until `due_at`; the row is deleted when the tick executes it."""
 
     __tablename__ = "timers"
-    __table_args__ = (Index(None, "due_at"),)
+    __table_args__ = (Index(None, "due_at"), Index(None, "run_id"))
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     run_id: int = _run_fk()

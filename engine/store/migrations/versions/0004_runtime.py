@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
     )
     op.create_index(op.f("ix_timers_due_at"), "timers", ["due_at"])
+    op.create_index(op.f("ix_timers_run_id"), "timers", ["run_id"])
     op.create_table(
         "deliveries",
         sa.Column("id", BigId, nullable=False),
