@@ -14,6 +14,7 @@ from engine.errors import ConfigurationError
 DEV_WRITE_KEY = "dev-write-key"
 DEV_ADMIN_KEY = "dev-admin-key"
 DEV_INAPP_SECRET = "dev-inapp-secret"
+DEV_LINK_SECRET = "dev-link-secret"
 
 
 class Settings(BaseSettings):
@@ -35,7 +36,18 @@ class Settings(BaseSettings):
     # A delivery claimed this long ago and still `sending` is assumed lost and sent again.
     delivery_lease_seconds: float = Field(300.0, gt=0)
     email_from: str = "Parcours <onboarding@parcours.local>"
+    # Where Parcours is reachable from recipients: unsubscribe and tracking links point here.
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs unsubscribe, open and click links.
+    link_secret: str = DEV_LINK_SECRET
+    unsubscribe_mailto: str = "unsubscribe@parcours.local"
+    email_transport: Literal["outbox", "smtp", "http"] = "outbox"
     outbox_dir: Path = Path("var/outbox")
+    # smtp://user:password@host:587 (STARTTLS) or smtps://... (TLS from the start)
+    smtp_url: str = ""
+    # An HTTP email API taking JSON {from, to, subject, html, text, headers}; bearer token.
+    email_http_url: str = ""
+    email_http_token: str = ""
     # Signs user ids for the browser-facing in-app API (identity verification).
     inapp_secret: str = DEV_INAPP_SECRET
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -64,5 +76,9 @@ class Settings(BaseSettings):
             problems.append("PARCOURS_ADMIN_KEY is the default or shorter than 16 characters")
         if self.inapp_secret == DEV_INAPP_SECRET or len(self.inapp_secret) < 16:
             problems.append("PARCOURS_INAPP_SECRET is the default or shorter than 16 characters")
+        if self.link_secret == DEV_LINK_SECRET or len(self.link_secret) < 16:
+            problems.append("PARCOURS_LINK_SECRET is the default or shorter than 16 characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("PARCOURS_PUBLIC_URL must be https (one-click unsubscribe needs it)")
         if problems:
             raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))

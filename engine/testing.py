@@ -36,7 +36,7 @@ from engine.catalog.catalog import Catalog, load_catalog
 from engine.catalog.fields import Duration
 from engine.channels.base import Channel, Message, SendResult
 from engine.channels.dispatch import Dispatcher
-from engine.channels.email import OutboxTransport
+from engine.channels.email import EmailOptions, OutboxTransport
 from engine.clock import FrozenClock
 from engine.flows.journey import journey
 from engine.flows.repository import timers
@@ -51,6 +51,7 @@ from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
+SIM_URL = "https://simulation.parcours.local"
 _DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
 
 
@@ -85,7 +86,10 @@ class Simulation:
             "email": OutboxTransport(self.outbox, "Parcours <sim@parcours.local>", self.clock),
             "webhook": self.webhooks,
         }
-        self.dispatcher = Dispatcher(self.engine, lambda: self.catalog, channels, self.clock)
+        options = EmailOptions(SIM_URL, "simulation-link-secret", "unsubscribe@sim.parcours.local")
+        self.dispatcher = Dispatcher(
+            self.engine, lambda: self.catalog, channels, self.clock, options
+        )
         self._sequence = 0
 
     # -- what the SaaS app does ----------------------------------------------------------

@@ -30,7 +30,12 @@ def test_prod_refuses_default_or_missing_secrets(keys: list[str], admin: str, pr
 
 def test_prod_with_real_secrets_starts() -> None:
     Settings(
-        env="prod", write_keys=["k1"], admin_key="x" * 32, inapp_secret="y" * 32
+        env="prod",
+        write_keys=["k1"],
+        admin_key="x" * 32,
+        inapp_secret="y" * 32,
+        link_secret="z" * 32,
+        public_url="https://onboarding.example.com",
     ).check_secrets()
 
 

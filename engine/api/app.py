@@ -18,7 +18,8 @@ from engine.api.system import router as system_router
 from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.channels.base import Channel
 from engine.channels.dispatch import Dispatcher
-from engine.channels.registry import default_channels
+from engine.channels.endpoints import router as email_links_router
+from engine.channels.registry import default_channels, email_options
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import ConfigurationError
@@ -58,6 +59,7 @@ def create_app(
         lambda: state.catalog,
         channels if channels is not None else default_channels(settings, clock),
         clock,
+        email_options(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
     app = FastAPI(title="Parcours", version=__version__)
@@ -68,6 +70,7 @@ def create_app(
     app.include_router(catalog_router)
     app.include_router(journey_router)
     app.include_router(inapp_router)
+    app.include_router(email_links_router)
     app.include_router(system_router)
     if settings.cors_origins:
         app.add_middleware(

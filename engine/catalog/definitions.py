@@ -137,6 +137,8 @@ class Flow(Definition):
     audience: tuple[Name, ...] = ()
     goal: Goal | None = None
     exit_when: Condition | None = None
+    # Rewrite email links to signed click redirects and add an open pixel.
+    tracking: bool = False
     # "once" per profile (default), or again once this long has passed since the last entry.
     reentry: Literal["once"] | Duration = "once"
     experiment: Experiment | None = None

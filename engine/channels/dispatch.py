@@ -19,7 +19,9 @@ from sqlalchemy import Engine, select
 
 from engine.catalog.catalog import Catalog
 from engine.channels.base import Channel, Message, SendResult
-from engine.channels.email import NotDeliverable, render_message
+from engine.channels.email import EmailOptions, NotDeliverable, render_message
+from engine.channels.links import email_hash
+from engine.channels.suppressions import is_suppressed
 from engine.clock import Clock
 from engine.flows import repository as repo
 from engine.ingest.repository import profiles
@@ -40,9 +42,11 @@ class Dispatcher:
         catalog: Callable[[], Catalog],
         channels: Mapping[str, Channel],
         clock: Clock,
+        email: EmailOptions,
         rng: random.Random | None = None,
         lease: timedelta = LEASE,
     ) -> None:
+        self.email = email
         self.lease = lease
         self.engine = engine
         self.catalog = catalog
@@ -84,16 +88,31 @@ class Dispatcher:
             return str(exc)
         except TemplateError as exc:
             return SendResult("failed", f"template error: {exc}")
+        if message.channel == "email" and self._suppressed(message.recipient):
+            return "suppressed (unsubscribed)"
         try:
             return channel.send(message)
         except Exception as exc:  # a channel bug is a transient failure, never a crash
             log.exception("channel %s raised", row["channel"])
             return SendResult("retry", f"{type(exc).__name__}: {exc}")
 
+    def _suppressed(self, address: str) -> bool:
+        with self.engine.connect() as conn:
+            return is_suppressed(conn, email_hash(address))
+
     def _message(self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]) -> Message:
         catalog = self.catalog()
         if row["channel"] == "email":
-            return render_message(catalog, row["id"], row["content"], user_id, traits)
+            flow = catalog.flows.get(row["flow"])
+            return render_message(
+                catalog,
+                self.email,
+                row["id"],
+                row["content"],
+                user_id,
+                traits,
+                tracking=flow is not None and flow.tracking,
+            )
         endpoint = catalog.endpoints.get(row["content"])
         if endpoint is None:
             raise NotDeliverable(f"endpoint '{row['content']}' is no longer in the catalog")

@@ -7,44 +7,81 @@ Message-ID is derived from the delivery id, so a resend after a crash is recogni
 
 from __future__ import annotations
 
+import email.policy
 import os
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 from engine.catalog.catalog import Catalog
-from engine.catalog.templates import render_context, render_email
+from engine.catalog.templates import EmailTemplate, render_context, render_email
 from engine.channels.base import Message, SendResult
+from engine.channels.compose import compose
+from engine.channels.links import Links
 
 
 class NotDeliverable(Exception):
     """The delivery can never be sent (no address, template gone): skip it with a reason."""
 
 
+@dataclass(frozen=True)
+class EmailOptions:
+    """Deployment settings every email needs (links back to this Parcours)."""
+
+    public_url: str
+    link_secret: str
+    unsubscribe_mailto: str
+
+
+def localized(templates: Mapping[str, EmailTemplate], name: str, locale: Any) -> EmailTemplate:
+    """`welcome.fr-CA`, else `welcome.fr`, else `welcome`, by the profile's `locale` trait."""
+    if isinstance(locale, str) and locale:
+        tag = locale.replace("_", "-")
+        for candidate in (f"{name}.{tag}", f"{name}.{tag.split('-')[0].lower()}"):
+            if candidate in templates:
+                return templates[candidate]
+    found = templates.get(name)
+    if found is None:
+        raise NotDeliverable(f"template '{name}' is no longer in the catalog")
+    return found
+
+
 def render_message(
-    catalog: Catalog, delivery_id: int, template: str, user_id: str, traits: dict[str, Any]
+    catalog: Catalog,
+    options: EmailOptions,
+    delivery_id: int,
+    template: str,
+    user_id: str,
+    traits: dict[str, Any],
+    *,
+    tracking: bool = False,
 ) -> Message:
     email = traits.get("email")
     if not isinstance(email, str) or "@" not in email:
         raise NotDeliverable("no email address")
-    found = catalog.templates.get(template)
-    if found is None:
-        raise NotDeliverable(f"template '{template}' is no longer in the catalog")
-    rendered = render_email(catalog.email_environment, found, render_context(user_id, traits))
-    return Message(
+    chosen = localized(catalog.templates, template, traits.get("locale"))
+    rendered = render_email(catalog.email_environment, chosen, render_context(user_id, traits))
+    return compose(
+        rendered,
         delivery_id=delivery_id,
-        channel="email",
         recipient=email,
-        subject=rendered.subject,
-        html=rendered.html,
-        text=rendered.text or "",
+        links=Links(options.public_url, options.link_secret, delivery_id, email),
+        unsubscribe_mailto=options.unsubscribe_mailto,
+        tracking=tracking,
     )
 
 
+# RFC 5322 allows 998-character lines; folding at 78 would RFC 2047-encode the long signed
+# URLs in List-Unsubscribe, which mailbox providers then cannot use.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def to_mime(message: Message, sender: str, sent_at: Any) -> EmailMessage:
-    mime = EmailMessage()
+    mime = EmailMessage(policy=POLICY)
     mime["From"] = sender
     mime["To"] = message.recipient
     mime["Subject"] = message.subject

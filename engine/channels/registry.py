@@ -5,14 +5,28 @@ from __future__ import annotations
 import httpx
 
 from engine.channels.base import Channel
-from engine.channels.email import OutboxTransport
+from engine.channels.email import EmailOptions, OutboxTransport
+from engine.channels.http_email import HttpEmailTransport
+from engine.channels.smtp import SmtpTransport
 from engine.channels.webhook import WebhookTransport
 from engine.clock import Clock
 from engine.config import Settings
 
 
 def default_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
-    return {
-        "email": OutboxTransport(settings.outbox_dir, settings.email_from, clock),
-        "webhook": WebhookTransport(httpx.Client(timeout=10.0, follow_redirects=False)),
-    }
+    client = httpx.Client(timeout=10.0, follow_redirects=False)
+    return {"email": email_transport(settings, clock, client), "webhook": WebhookTransport(client)}
+
+
+def email_transport(settings: Settings, clock: Clock, client: httpx.Client) -> Channel:
+    if settings.email_transport == "smtp":
+        return SmtpTransport(settings.smtp_url, settings.email_from, clock)
+    if settings.email_transport == "http":
+        return HttpEmailTransport(
+            settings.email_http_url, settings.email_http_token, settings.email_from, client
+        )
+    return OutboxTransport(settings.outbox_dir, settings.email_from, clock)
+
+
+def email_options(settings: Settings) -> EmailOptions:
+    return EmailOptions(settings.public_url, settings.link_secret, settings.unsubscribe_mailto)

@@ -141,3 +141,13 @@ class ScheduleFire(SQLModel, table=True):
 
     flow: str = Field(primary_key=True, max_length=64)
     fired_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Suppression(SQLModel, table=True):
+    """An address that must get no more email, kept as a hash so it outlives erasure."""
+
+    __tablename__ = "suppressions"
+
+    email_hash: str = Field(primary_key=True, max_length=64)
+    reason: str = Field(max_length=32)  # unsubscribe | bounce | manual
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

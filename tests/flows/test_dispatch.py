@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.channels.base import Message, SendResult
 from engine.channels.dispatch import LEASE, MAX_ATTEMPTS, Dispatcher
+from engine.channels.email import EmailOptions
 from engine.clock import FrozenClock
 from engine.flows import repository as repo
 from engine.flows.repository import deliveries
@@ -61,7 +62,10 @@ def status(engine: Engine) -> tuple[str, int, str | None]:
 def dispatcher(
     engine: Engine, catalog: Catalog, channel: ScriptedChannel, clock: FrozenClock
 ) -> Dispatcher:
-    return Dispatcher(engine, lambda: catalog, {"webhook": channel}, clock, random.Random(1))
+    options = EmailOptions("https://p.example", "link-secret", "unsubscribe@p.example")
+    return Dispatcher(
+        engine, lambda: catalog, {"webhook": channel}, clock, options, random.Random(1)
+    )
 
 
 def test_transient_failures_are_retried_with_backoff(

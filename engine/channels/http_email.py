@@ -1,0 +1,43 @@
+"""An HTTP email provider through httpx: POST the message as JSON with a bearer token.
+
+The body `{from, to, subject, html, text, headers}` is what most transactional email APIs
+take (adapt the URL to your provider's compatible endpoint). 2xx is sent; 408, 429 and 5xx
+are retried; any other answer is permanent, recorded with the provider's message.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from engine.channels.base import Message, SendResult
+
+
+class HttpEmailTransport:
+    def __init__(self, url: str, token: str, sender: str, client: httpx.Client) -> None:
+        self.url = url
+        self.token = token
+        self.sender = sender
+        self.client = client
+
+    def send(self, message: Message) -> SendResult:
+        body = {
+            "from": self.sender,
+            "to": message.recipient,
+            "subject": message.subject,
+            "html": message.html,
+            "text": message.text,
+            "headers": message.headers
+            | {"Message-ID": f"<delivery-{message.delivery_id}@parcours>"},
+        }
+        try:
+            response = self.client.post(
+                self.url, json=body, headers={"Authorization": f"Bearer {self.token}"}
+            )
+        except httpx.HTTPError as exc:
+            return SendResult("retry", f"{type(exc).__name__}: {exc}")
+        detail = f"HTTP {response.status_code}: {response.text[:300]}"
+        if response.is_success:
+            return SendResult("sent", detail)
+        if response.status_code in (408, 429) or response.status_code >= 500:
+            return SendResult("retry", detail)
+        return SendResult("failed", detail)
