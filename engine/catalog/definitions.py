@@ -185,12 +185,27 @@ class Stages(Definition):
     stages: tuple[Stage, ...] = Field(min_length=1)
 
 
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")]
+
+
 class TutorialPage(Definition):
     """One step of a tutorial (a page, in code, to keep it apart from flow steps)."""
 
     target: Text
     title: Text
     body: Text
+
+
+class PageText(Definition):
+    """A tutorial page's words in another language (the target stays the same)."""
+
+    title: Text
+    body: Text
+
+
+class TutorialText(Definition):
+    title: Text
+    steps: tuple[PageText, ...]
 
 
 class Tutorial(Definition):
@@ -202,6 +217,19 @@ class Tutorial(Definition):
     priority: int = Field(0, ge=0)
     expires: Duration | None = None
     steps: tuple[TutorialPage, ...] = Field(min_length=1)
+    # Shown to profiles whose `locale` trait matches (fr-CA, then fr, then the default).
+    translations: Mapping[Locale, TutorialText] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _same_pages(self) -> Tutorial:
+        for locale, text in self.translations.items():
+            if len(text.steps) != len(self.steps):
+                raise PydanticCustomError(
+                    "translation",
+                    "translation '{locale}' has {got} steps; the tutorial has {want}",
+                    {"locale": locale, "got": len(text.steps), "want": len(self.steps)},
+                )
+        return self
 
     @property
     def name(self) -> str:
@@ -218,6 +246,8 @@ class Tip(Definition):
     target: Text | None = None
     priority: int = Field(0, ge=0)
     expires: Duration | None = None
+    # Shown to profiles whose `locale` trait matches (fr-CA, then fr, then the default).
+    translations: Mapping[Locale, PageText] = Field(default_factory=dict)
 
     @property
     def name(self) -> str:

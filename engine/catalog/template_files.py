@@ -22,7 +22,10 @@ from engine.catalog.templates import EmailTemplate, TemplateMeta, email_environm
 from engine.catalog.yamlfile import YamlDocument, read_documents
 
 EMAIL_DIR = Path("templates") / "emails"
-_PART = re.compile(r"(?P<name>[a-z][a-z0-9_-]*)\.(?P<part>html|txt)\.j2")
+# `welcome.html.j2`, and its translations `welcome.fr.html.j2`, `welcome.fr-CA.html.j2`.
+_PART = re.compile(
+    r"(?P<name>[a-z][a-z0-9_-]*(?:\.[a-z]{2}(?:-[A-Z]{2})?)?)\.(?P<part>html|txt)\.j2"
+)
 
 
 @dataclass
@@ -64,7 +67,12 @@ def load_templates(content_dir: Path) -> tuple[EmailFiles, list[Problem]]:
         for name, path in paths.items()
         if name not in files.sources or not _compiles(environment, path, problems)
     }
-    for name, parts in _group(directory, problems).items():
+    groups = _group(directory, problems)
+    for name, parts in groups.items():
+        base = name.split(".")[0]
+        if parts.html is not None and base != name and groups.get(base, _Parts()).html is None:
+            message = f"'{name}' translates '{base}', but there is no {base}.html.j2"
+            problems.append(Problem(parts.html, 0, 0, message))
         if parts.html is not None:
             files.names.add(name)
         assembled = _assemble(name, parts, environment, problems)

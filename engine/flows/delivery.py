@@ -24,6 +24,7 @@ def record_decisions(
     now: datetime,
     run: Mapping[str, Any],
     decisions: tuple[Deliver | Note, ...],
+    locale: Any = None,
 ) -> None:
     for decision in decisions:
         if isinstance(decision, Note):
@@ -33,7 +34,7 @@ def record_decisions(
                 )
             )
             continue
-        status, reason = _deliver(writes, catalog, now, run, decision)
+        status, reason = _deliver(writes, catalog, now, run, decision, locale)
         detail = {"content": decision.content} | ({"reason": reason} if reason else {})
         writes.journey.append(
             journey_row(run, now, decision.step, decision.channel, status, detail)
@@ -54,10 +55,15 @@ def journey_row(
 
 
 def _deliver(
-    writes: RunWrites, catalog: Catalog, now: datetime, run: Mapping[str, Any], decision: Deliver
+    writes: RunWrites,
+    catalog: Catalog,
+    now: datetime,
+    run: Mapping[str, Any],
+    decision: Deliver,
+    locale: Any,
 ) -> tuple[str, str | None]:
     """Record the delivery row (and in-app item); returns its journey outcome and reason."""
-    content = _inapp_content(catalog, decision) if decision.channel in INAPP else None
+    content = _inapp_content(catalog, decision, locale) if decision.channel in INAPP else None
     status, reason = "pending", None
     if decision.channel in INAPP:
         status = "sent" if content is not None else "skipped"
@@ -95,15 +101,31 @@ def _deliver(
     return ("delivered" if status == "sent" else status), reason
 
 
-def _inapp_content(catalog: Catalog, decision: Deliver) -> tuple[dict[str, Any], int, Any] | None:
+def _inapp_content(
+    catalog: Catalog, decision: Deliver, locale: Any
+) -> tuple[dict[str, Any], int, Any] | None:
+    """The item's words in the profile's language (fr-CA, then fr, then the default)."""
     if decision.channel == "tip":
         tip = catalog.tips.get(decision.content)
         if tip is None:
             return None
-        item = {"title": tip.title, "body": tip.body, "target": tip.target}
+        text = _translation(tip.translations, locale) or tip
+        item = {"title": text.title, "body": text.body, "target": tip.target}
         return item, tip.priority, tip.expires
     tutorial = catalog.tutorials.get(decision.content)
     if tutorial is None:
         return None
-    pages = [{"target": p.target, "title": p.title, "body": p.body} for p in tutorial.steps]
-    return {"title": tutorial.title, "steps": pages}, tutorial.priority, tutorial.expires
+    words = _translation(tutorial.translations, locale)
+    texts = words.steps if words else tutorial.steps
+    pages = [
+        {"target": page.target, "title": text.title, "body": text.body}
+        for page, text in zip(tutorial.steps, texts, strict=True)
+    ]
+    return {"title": (words or tutorial).title, "steps": pages}, tutorial.priority, tutorial.expires
+
+
+def _translation(translations: Mapping[str, Any], locale: Any) -> Any:
+    if not isinstance(locale, str) or not locale:
+        return None
+    tag = locale.replace("_", "-")
+    return translations.get(tag) or translations.get(tag.split("-")[0].lower())

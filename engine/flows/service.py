@@ -317,7 +317,8 @@ class RunContext:
     def _advance(self, run: dict[str, Any], wake: Wake) -> None:
         state = state_from_json(run["state"])
         outcome = advance(self.flow_of(run), state, self.facts(run["profile_id"]), wake)
-        record_decisions(self.writes, self.catalog, self.now, run, outcome.decisions)
+        locale = self.profiles[run["profile_id"]].traits.get("locale")
+        record_decisions(self.writes, self.catalog, self.now, run, outcome.decisions, locale)
         run["state"] = state_to_json(outcome.state)
         if outcome.ended is not None:
             self._finish(run, *outcome.ended)
