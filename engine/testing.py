@@ -42,6 +42,7 @@ from engine.flows.journey import journey
 from engine.flows.repository import timers
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.flows.timeline import timeline
+from engine.guardrails.service import Guardrails
 from engine.inapp import service as inapp
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
@@ -73,7 +74,13 @@ class RecordingChannel:
 class Simulation:
     """One Parcours with a virtual clock; use as a context manager (or call `close`)."""
 
-    def __init__(self, content: Path | str | Catalog = ".", *, start: datetime = DEFAULT_START):
+    def __init__(
+        self,
+        content: Path | str | Catalog = ".",
+        *,
+        start: datetime = DEFAULT_START,
+        guardrails: Guardrails | None = None,
+    ):
         self.catalog = content if isinstance(content, Catalog) else _load(Path(content))
         self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
         self.engine = create_db_engine(f"sqlite:///{self._dir / 'sim.db'}")
@@ -88,7 +95,7 @@ class Simulation:
         }
         options = EmailOptions(SIM_URL, "simulation-link-secret", "unsubscribe@sim.parcours.local")
         self.dispatcher = Dispatcher(
-            self.engine, lambda: self.catalog, channels, self.clock, options
+            self.engine, lambda: self.catalog, channels, self.clock, options, guardrails=guardrails
         )
         self._sequence = 0
 

@@ -19,7 +19,7 @@ from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.channels.base import Channel
 from engine.channels.dispatch import Dispatcher
 from engine.channels.endpoints import router as email_links_router
-from engine.channels.registry import default_channels, email_options
+from engine.channels.registry import default_channels, email_options, guardrails_of
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import ConfigurationError
@@ -61,6 +61,7 @@ def create_app(
         clock,
         email_options(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
+        guardrails=guardrails_of(settings),
     )
     app = FastAPI(title="Parcours", version=__version__)
     app.state.parcours = state

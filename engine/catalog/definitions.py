@@ -139,6 +139,8 @@ class Flow(Definition):
     exit_when: Condition | None = None
     # Rewrite email links to signed click redirects and add an open pixel.
     tracking: bool = False
+    # Under a frequency cap, messages of higher-priority flows are sent first.
+    priority: int = 0
     # "once" per profile (default), or again once this long has passed since the last entry.
     reentry: Literal["once"] | Duration = "once"
     experiment: Experiment | None = None

@@ -24,6 +24,7 @@ from engine.channels.links import email_hash
 from engine.channels.suppressions import is_suppressed
 from engine.clock import Clock
 from engine.flows import repository as repo
+from engine.guardrails.service import Guardrails
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
@@ -45,8 +46,10 @@ class Dispatcher:
         email: EmailOptions,
         rng: random.Random | None = None,
         lease: timedelta = LEASE,
+        guardrails: Guardrails | None = None,
     ) -> None:
         self.email = email
+        self.guardrails = guardrails or Guardrails()
         self.lease = lease
         self.engine = engine
         self.catalog = catalog
@@ -68,12 +71,23 @@ class Dispatcher:
                     )
                 )
             }
-        for row in rows:
+        for row in sorted(rows, key=self._priority_first):
             user_id, traits = people.get(row["profile_id"], (None, {}))
+            with write_transaction(self.engine) as conn:
+                held = self.guardrails.hold(conn, row, traits, self.clock.now())
+                if held is not None:
+                    repo.finish_delivery(conn, row["id"], held.values)
+                    repo.add_journey(BulkWriter(conn), [held.journey])
+                    continue
             outcome = self._attempt(row, user_id or str(row["profile_id"]), traits)
             with write_transaction(self.engine) as conn:
                 repo.finish_delivery(conn, row["id"], self._record(row, outcome))
         return len(rows)
+
+    def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
+        """Higher-priority flows first, so under a frequency cap they win the budget."""
+        flow = self.catalog().flows.get(row["flow"])
+        return -(flow.priority if flow else 0), row["id"]
 
     def _attempt(
         self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]

@@ -11,6 +11,8 @@ from engine.channels.smtp import SmtpTransport
 from engine.channels.webhook import WebhookTransport
 from engine.clock import Clock
 from engine.config import Settings
+from engine.guardrails.rules import FrequencyCap, QuietHours
+from engine.guardrails.service import Guardrails
 
 
 def default_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
@@ -30,3 +32,10 @@ def email_transport(settings: Settings, clock: Clock, client: httpx.Client) -> C
 
 def email_options(settings: Settings) -> EmailOptions:
     return EmailOptions(settings.public_url, settings.link_secret, settings.unsubscribe_mailto)
+
+
+def guardrails_of(settings: Settings) -> Guardrails:
+    return Guardrails(
+        FrequencyCap(settings.cap_email_per_day, settings.cap_email_per_week),
+        QuietHours.parse(settings.quiet_hours, settings.default_timezone),
+    )

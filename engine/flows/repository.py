@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
@@ -188,8 +188,8 @@ def claim_deliveries(
     process that was sending them died).
     """
     where = (
-        "(status = 'pending' OR (status = 'retrying' AND next_attempt_at <= {p})"
-        " OR (status = 'sending' AND updated_at < {p}))"
+        "((status = 'pending' OR status = 'retrying') AND next_attempt_at <= {p})"
+        " OR (status = 'sending' AND updated_at < {p})"
     )
     pick = f"SELECT id FROM deliveries WHERE {where} ORDER BY id LIMIT {{p}}"
     if writer.sqlite:
@@ -201,6 +201,18 @@ def claim_deliveries(
         )
     params = [writer.time(now), writer.time(now), writer.time(stale_before), limit]
     return [int(row[0]) for row in writer.fetch(sql + " RETURNING id", params)]
+
+
+def recent_sends(conn: Connection, profile_id: int, channel: str, now: datetime) -> tuple[int, int]:
+    """Messages of `channel` sent to the profile in the last day and the last week."""
+    base = select(func.count()).where(
+        deliveries.c.profile_id == profile_id,
+        deliveries.c.channel == channel,
+        deliveries.c.status == "sent",
+    )
+    day = conn.execute(base.where(deliveries.c.sent_at > now - timedelta(days=1))).scalar_one()
+    week = conn.execute(base.where(deliveries.c.sent_at > now - timedelta(days=7))).scalar_one()
+    return int(day), int(week)
 
 
 def deliveries_by_id(conn: Connection, ids: Iterable[int]) -> list[RowMapping]:

@@ -1,0 +1,1 @@
+"""Cross-flow guardrails: a frequency cap per profile and channel, and quiet hours."""
