@@ -17,6 +17,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 experiments_app = typer.Typer(help="Experiment results.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
+personas_app = typer.Typer(help="Personas discovered from data.", no_args_is_help=True)
+app.add_typer(personas_app, name="personas")
+model_app = typer.Typer(help="Predictive models.", no_args_is_help=True)
+model_train_app = typer.Typer(help="Train a model.", no_args_is_help=True)
+model_app.add_typer(model_train_app, name="train")
+app.add_typer(model_app, name="model")
 
 
 def _settings() -> Settings:
@@ -130,6 +136,104 @@ def simulate(
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
     typer.echo("\n".join(lines))
+
+
+@personas_app.command("discover")
+def personas_discover(
+    k: str = typer.Option("auto", help="Number of personas, or auto (silhouette)."),
+    name: str = typer.Option("personas", help="Model name (segments/models/<name>-vN)."),
+    window: str = typer.Option("3d", help="Behaviour observed after signup."),
+    max_k: int = typer.Option(8, help="Largest k tried with --k auto."),
+    seed: int = typer.Option(0, help="Random seed."),
+    priority: int | None = typer.Option(None, help="Priority of the first discovered segment."),
+    stage: str = typer.Option("activation", help="Stage whose rate describes each persona."),
+    traits: str | None = typer.Option(None, help="Comma-separated traits to use."),
+    exclude_traits: str | None = typer.Option(None, help="Comma-separated traits to ignore."),
+) -> None:
+    """Cluster profiles into personas and write them as segments with their model."""
+    from engine.ml.commands import discover_command
+
+    s = _settings()
+    raise typer.Exit(
+        discover_command(
+            s.content_dir,
+            s.database_url,
+            k,
+            name=name,
+            window=window,
+            max_k=max_k,
+            seed=seed,
+            priority=priority,
+            target_stage=stage,
+            traits=traits,
+            exclude_traits=exclude_traits,
+        )
+    )
+
+
+@personas_app.command("insight")
+def personas_insight(
+    csv: Path = typer.Option(..., help="user_id, variant, converted, segment rows."),
+    control: str | None = typer.Option(None, help="Control variant."),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+    alpha: float = typer.Option(0.05, help="Significance level."),
+    correction: str = typer.Option("holm", help="Multiple-comparison correction."),
+    min_users: int = typer.Option(100, help="Fewest users per arm to recommend."),
+) -> None:
+    """Which variant to ship to which persona, with the evidence."""
+    from engine.ml.commands import insight_command
+
+    raise typer.Exit(
+        insight_command(
+            csv,
+            control,
+            output_format=output_format,
+            alpha=alpha,
+            correction=correction,
+            min_users=min_users,
+        )
+    )
+
+
+@model_train_app.command("activation")
+def model_train_activation(
+    name: str = typer.Option("activation", help="Model name (segments/models/<name>-vN)."),
+    observe: str = typer.Option("24h", help="Behaviour observed after signup."),
+    within: str = typer.Option("14d", help="Activation window to predict."),
+    stage: str = typer.Option("activation", help="The stage that counts as activated."),
+    seed: int = typer.Option(0, help="Random seed."),
+    min_auc: float = typer.Option(0.6, help="Refuse to save a model below this ROC AUC."),
+) -> None:
+    """Train the activation-risk model from the first hours of behaviour."""
+    from engine.ml.commands import train_activation_command
+
+    s = _settings()
+    raise typer.Exit(
+        train_activation_command(
+            s.content_dir,
+            s.database_url,
+            name=name,
+            observe=observe,
+            within=within,
+            stage=stage,
+            seed=seed,
+            min_auc=min_auc,
+        )
+    )
+
+
+@experiments_app.command("report")
+def experiments_report(
+    key: str = typer.Argument(..., help="Experiment key (GET /v1/experiments lists them)."),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+    include_in_progress: bool = typer.Option(
+        False, "--include-in-progress", help="Count profiles whose metric window is still open."
+    ),
+) -> None:
+    """An experiment's results from the live database (docs/experiments.md)."""
+    from engine.experiments.commands import report_command
+
+    raise typer.Exit(report_command(key, output_format, include_in_progress=include_in_progress))
 
 
 @experiments_app.command("analyze")

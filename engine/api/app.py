@@ -23,6 +23,7 @@ from engine.channels.registry import default_channels, email_options, guardrails
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import ConfigurationError
+from engine.experiments.endpoints import router as experiments_router
 from engine.flows.endpoints import router as journey_router
 from engine.inapp.endpoints import router as inapp_router
 from engine.ingest.endpoints import router as ingest_router
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(journey_router)
     app.include_router(inapp_router)
     app.include_router(email_links_router)
+    app.include_router(experiments_router)
     app.include_router(system_router)
     if settings.cors_origins:
         app.add_middleware(

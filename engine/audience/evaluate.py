@@ -25,8 +25,10 @@ from typing import Any
 
 from engine.catalog.catalog import Catalog
 from engine.catalog.conditions import (
+    ActivationRiskCondition,
     AllCondition,
     AnyCondition,
+    ClusterCondition,
     Comparison,
     Condition,
     EventCondition,
@@ -37,6 +39,7 @@ from engine.catalog.conditions import (
 )
 from engine.catalog.definitions import Segment, Stage
 from engine.catalog.dependencies import Dependencies, cached_dependencies
+from engine.ml.scoring import model_uses, score
 
 MISSING: Any = object()
 """What `lookup` returns for an absent key (distinct from a present `None`)."""
@@ -63,7 +66,9 @@ class ProfileFacts:
     """Everything a condition may read about one profile.
 
     `events` need only hold events whose names some condition reads (see `dependencies`);
-    `signup_at` is when the profile signed up, for `since_signup` counts.
+    `signup_at` is when the profile signed up, for `since_signup` counts. `model_outputs`
+    holds model scores by the key conditions name (`personas@1`, `activation`), filled by
+    `update_audience` or `with_model_outputs`; a missing score makes model conditions false.
     """
 
     traits: Mapping[str, Any] = field(default_factory=dict)
@@ -71,6 +76,7 @@ class ProfileFacts:
     stage_entries: Mapping[str, datetime] = field(default_factory=dict)
     segments: frozenset[str] = frozenset()
     signup_at: datetime | None = None
+    model_outputs: Mapping[str, int | float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,12 @@ def evaluate(condition: Condition, facts: ProfileFacts, now: datetime) -> bool:
             return entered is not None and _recent(entered, condition.within, now)
         case SegmentCondition():
             return condition.segment in facts.segments
+        case ClusterCondition():
+            cluster = facts.model_outputs.get(condition.output_key)
+            return isinstance(cluster, int) and cluster == condition.cluster
+        case ActivationRiskCondition():
+            risk = facts.model_outputs.get(condition.output_key)
+            return risk is not None and condition.activation_risk.holds(risk)
 
 
 def lookup(values: Mapping[str, Any], key: str) -> Any:
@@ -255,6 +267,12 @@ def update_audience(
     after = replace(facts, stage_entries={**facts.stage_entries, **stages})
     if changed is not None:
         changed |= Dependencies(stages=frozenset(stages))
+    uses = model_uses(catalog)
+    if uses:  # models score after stages (they read them), before segments (which read them)
+        outputs, scored = score(uses, after, now, changed)
+        after = replace(after, model_outputs={**after.model_outputs, **outputs})
+        if changed is not None:
+            changed |= Dependencies(models=scored)
     members = matching_segments(catalog.segments, after, now, changed)
     return AudienceUpdate(
         entered_stages=stages,
@@ -263,6 +281,13 @@ def update_audience(
         exited_segments=facts.segments - members,
         primary_persona=primary_persona(catalog.segments, members),
     )
+
+
+def with_model_outputs(catalog: Catalog, facts: ProfileFacts, now: datetime) -> ProfileFacts:
+    """`facts` with the outputs of every model any condition of the catalog uses (flows
+    included), for evaluating `cluster` and `activation_risk` outside `update_audience`."""
+    outputs, _ = score(model_uses(catalog, "all"), facts, now, None)
+    return replace(facts, model_outputs={**facts.model_outputs, **outputs}) if outputs else facts
 
 
 def _reads(condition: Condition, changed: Dependencies) -> bool:

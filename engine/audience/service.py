@@ -19,6 +19,7 @@ from engine.audience import repository as repo
 from engine.audience.evaluate import AudienceUpdate, ProfileFacts, update_audience
 from engine.catalog.catalog import Catalog
 from engine.catalog.dependencies import Dependencies, dependencies
+from engine.ml.scoring import model_dependencies, model_uses
 from engine.store.bulk import BulkWriter
 from engine.store.events import insert_events
 
@@ -42,8 +43,8 @@ class AudienceResult:
 
 @lru_cache(maxsize=8)
 def audience_dependencies(catalog: Catalog) -> Dependencies:
-    """Everything any stage or segment condition reads."""
-    found = Dependencies()
+    """Everything any stage or segment condition reads, and what the models they use read."""
+    found = model_dependencies(model_uses(catalog))
     for condition in [s.when for s in catalog.stages] + [s.when for s in catalog.segments.values()]:
         found |= dependencies(condition)
     return found

@@ -17,6 +17,7 @@ from engine.audience.service import AudienceResult, ProfileChange, apply_changes
 from engine.catalog.catalog import Catalog
 from engine.catalog.conditions import Condition, EventCondition, StageCondition
 from engine.catalog.dependencies import Dependencies, walk
+from engine.ml.scoring import model_uses, observation_windows
 from engine.store.db import write_transaction
 
 MARGIN = timedelta(days=1)  # the job must run at least this often
@@ -26,7 +27,8 @@ TIME_PASSED = Dependencies(time_relative=True)
 
 @lru_cache(maxsize=8)
 def time_horizon(catalog: Catalog) -> timedelta | None:
-    """The longest `within` window of any stage or segment condition; None if there is none."""
+    """The longest `within` window of any stage or segment condition, or observation window
+    of a model they use (its score appears when it closes); None if there is none."""
     conditions: list[Condition] = [s.when for s in catalog.stages]
     conditions += [s.when for s in catalog.segments.values()]
     windows = [
@@ -35,6 +37,7 @@ def time_horizon(catalog: Catalog) -> timedelta | None:
         for _, node in walk(condition)
         if isinstance(node, EventCondition | StageCondition) and node.within is not None
     ]
+    windows += observation_windows(model_uses(catalog))
     return max(windows, default=None)
 
 

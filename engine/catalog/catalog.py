@@ -16,10 +16,21 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from engine.catalog.checks import check_catalog, names_of, order_segments
 from engine.catalog.collect import Definitions, collect
-from engine.catalog.definitions import Endpoint, Flow, Segment, Stage, Tip, Tutorial
+from engine.catalog.definitions import (
+    Endpoint,
+    Flow,
+    GlobalHoldout,
+    Segment,
+    Stage,
+    Tip,
+    Tutorial,
+)
 from engine.catalog.problems import Problem
+from engine.catalog.references import ModelShape
 from engine.catalog.template_files import EmailFiles, load_templates
 from engine.catalog.templates import EmailTemplate, email_environment
+from engine.ml.artifacts import LoadedModels, load_models
+from engine.ml.predict import LoadedModel, PersonaModel
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +51,10 @@ class Catalog:
     email_environment: SandboxedEnvironment = field(repr=False)
     # Each flow's document as plain data: what a flow run stores to keep its version.
     flow_sources: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+    # The global onboarding holdout (flows/holdout.yaml), if the content defines one.
+    holdout: GlobalHoldout | None = None
+    # Models under segments/models/, checked, by `name@version` (see engine.ml.artifacts).
+    models: Mapping[str, LoadedModel] = field(default_factory=dict, repr=False)
 
 
 def load_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
@@ -49,20 +64,35 @@ def load_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
     definitions, problems = collect(content_dir)
     emails, found = load_templates(content_dir)
     problems.extend(found)
-    problems.extend(check_catalog(definitions, names_of(definitions, emails.names)))
+    models = load_models(content_dir)
+    problems.extend(Problem(p.path, 0, 0, p.message) for p in models.problems)
+    names = names_of(definitions, emails.names, _model_shapes(models))
+    problems.extend(check_catalog(definitions, names))
     if not problems and _is_empty(definitions, emails):
         message = "no content found: expected flows/, segments/ or templates/emails/"
         problems.append(Problem(content_dir, 0, 0, message))
     if problems:
         return None, sorted(set(problems))
-    return _build(definitions, emails), []
+    return _build(definitions, emails, models.models), []
 
 
 def _is_empty(definitions: Definitions, emails: EmailFiles) -> bool:
     return not (definitions.stages or definitions.segments or definitions.flows or emails.names)
 
 
-def _build(definitions: Definitions, emails: EmailFiles) -> Catalog:
+def _model_shapes(models: LoadedModels) -> dict[str, dict[int, ModelShape | None]]:
+    shapes: dict[str, dict[int, ModelShape | None]] = {
+        name: dict.fromkeys(versions) for name, versions in models.found.items()
+    }
+    for model in models.models.values():
+        clusters = model.clusters if isinstance(model, PersonaModel) else 0
+        shapes[model.name][model.version] = ModelShape(model.kind, clusters)
+    return shapes
+
+
+def _build(
+    definitions: Definitions, emails: EmailFiles, models: Mapping[str, LoadedModel] | None = None
+) -> Catalog:
     segments = {name: located.value for name, located in definitions.segments.items()}
     order, _ = order_segments(segments)
     return Catalog(
@@ -75,6 +105,8 @@ def _build(definitions: Definitions, emails: EmailFiles) -> Catalog:
         endpoints={name: located.value for name, located in definitions.endpoints.items()},
         email_environment=email_environment(emails.sources),
         flow_sources={name: located.document.data for name, located in definitions.flows.items()},
+        holdout=definitions.holdout.value if definitions.holdout else None,
+        models=dict(models or {}),
     )
 
 

@@ -7,12 +7,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from engine.catalog.collect import Definitions
-from engine.catalog.conditions import SegmentCondition, StageCondition
+from engine.catalog.conditions import (
+    ActivationRiskCondition,
+    ClusterCondition,
+    SegmentCondition,
+    StageCondition,
+)
 from engine.catalog.definitions import Segment, Stage
 from engine.catalog.dependencies import walk
+from engine.catalog.experimentcheck import check_experiment_metrics
 from engine.catalog.flowcheck import check_flow
 from engine.catalog.problems import Problem
-from engine.catalog.references import Names, condition_problems
+from engine.catalog.references import ModelShape, Names, condition_problems
 from engine.catalog.yamlfile import Located
 
 
@@ -25,8 +31,13 @@ class Cycle:
     path: tuple[str, ...]
 
 
-def names_of(definitions: Definitions, templates: set[str]) -> Names:
-    """What references may name: valid definitions, declared ones, and emails on disk."""
+def names_of(
+    definitions: Definitions,
+    templates: set[str],
+    models: Mapping[str, Mapping[int, ModelShape | None]] | None = None,
+) -> Names:
+    """What references may name: valid definitions, declared ones, emails and models on
+    disk."""
     declared = definitions.declared
 
     def of(kind: str, valid: Mapping[str, object]) -> frozenset[str]:
@@ -40,6 +51,7 @@ def names_of(definitions: Definitions, templates: set[str]) -> Names:
         tutorials=of("tutorial", definitions.tutorials),
         tips=of("tip", definitions.tips),
         endpoints=of("endpoint", definitions.endpoints),
+        models=models or {},
     )
 
 
@@ -48,6 +60,7 @@ def check_catalog(definitions: Definitions, names: Names) -> Iterator[Problem]:
     yield from _check_stages(definitions.stages, names)
     yield from _check_segments(definitions.segments, names)
     yield from _check_experiment_keys(definitions)
+    yield from check_experiment_metrics(definitions, names)
     for flow in definitions.flows.values():
         yield from check_flow(flow, names)
 
@@ -60,6 +73,9 @@ def _check_stages(stages: list[Located[Stage]], names: Names) -> Iterator[Proble
         yield from condition_problems(stage.when, located, ("when",), names)
         earlier = {other.value.stage for other in stages[:index]}
         for where, node in walk(stage.when, ("when",)):
+            if isinstance(node, ClusterCondition | ActivationRiskCondition):
+                message = "a stage condition cannot use a model: stages are settled first"
+                yield located.problem((*where, node.kind), message)
             if not isinstance(node, StageCondition) or node.stage in earlier:
                 continue
             if node.stage in names.stages:  # unknown stages are reported above
@@ -118,15 +134,19 @@ def order_segments(segments: Mapping[str, Segment]) -> tuple[list[str], list[Cyc
 
 
 def _check_experiment_keys(definitions: Definitions) -> Iterator[Problem]:
-    """Experiment keys name assignments in the store, so two flows cannot share one."""
+    """Experiment keys name assignments in the store, so two flows (or a flow and the
+    global holdout) cannot share one."""
     owners: dict[str, str] = {}
+    if definitions.holdout is not None:
+        owners[definitions.holdout.value.holdout] = "the global holdout"
     for located in definitions.flows.values():
         experiment = located.value.experiment
         if experiment is None:
             continue
         if experiment.key in owners:
             owner = owners[experiment.key]
-            message = f"experiment key '{experiment.key}' is already used by flow '{owner}'"
+            owner = owner if owner == "the global holdout" else f"flow '{owner}'"
+            message = f"experiment key '{experiment.key}' is already used by {owner}"
             yield located.problem(("experiment", "key"), message)
         else:
             owners[experiment.key] = located.value.flow

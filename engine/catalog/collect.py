@@ -17,6 +17,7 @@ from engine.catalog.definitions import (
     Document,
     Endpoint,
     Flow,
+    GlobalHoldout,
     Segment,
     Stage,
     Stages,
@@ -28,7 +29,7 @@ from engine.catalog.problems import Problem, relative_path
 from engine.catalog.yamlfile import Located, YamlDocument, read_documents
 
 HOMES = {
-    "flows": ("flow", "tutorial", "tip", "endpoint"),
+    "flows": ("flow", "tutorial", "tip", "endpoint", "holdout"),
     "segments": ("stages", "segment"),
 }
 
@@ -44,6 +45,7 @@ class Definitions:
     tutorials: dict[str, Located[Tutorial]] = field(default_factory=dict)
     tips: dict[str, Located[Tip]] = field(default_factory=dict)
     endpoints: dict[str, Located[Endpoint]] = field(default_factory=dict)
+    holdout: Located[GlobalHoldout] | None = None
     declared: dict[str, set[str]] = field(default_factory=dict)
     stages_document: YamlDocument | None = None
 
@@ -89,6 +91,18 @@ def _add(definitions: Definitions, home: str, located: Located[Any]) -> Iterator
             yield from _register(definitions, definitions.tips, located, "tip")
         case Endpoint():
             yield from _register(definitions, definitions.endpoints, located, "endpoint")
+        case GlobalHoldout():
+            yield from _add_holdout(definitions, located)
+
+
+def _add_holdout(definitions: Definitions, located: Located[GlobalHoldout]) -> Iterator[Problem]:
+    """One global holdout: two would hold out two different sets of profiles."""
+    first = definitions.holdout
+    if first is not None:
+        where = _where(definitions, first.document, (), located.document)
+        yield located.problem(("holdout",), f"a global holdout is already defined at {where}")
+    else:
+        definitions.holdout = located
 
 
 def _add_stages(definitions: Definitions, located: Located[Stages]) -> Iterator[Problem]:

@@ -7,6 +7,8 @@ A condition is a YAML mapping whose kind is the key it carries:
     event: campaign_sent, at_least: 3, within: 7d     behaviour, optionally filtered by `where`
     stage: activation, within: 2d                     stage reached (recently)
     segment: power_user                               member of a segment
+    cluster: 2, model: personas, version: 1           assigned to a discovered persona
+    activation_risk: {above: 0.7}                     scored by the activation model
 
 Evaluation lives in `engine.audience.evaluate`; these models only describe and validate.
 """
@@ -158,6 +160,58 @@ class SegmentCondition(Definition):
     segment: Name
 
 
+class ClusterCondition(Definition):
+    """The persona model `model` (at `version`) assigns the profile to `cluster`: what the
+    segments written by `parcours personas discover` use. Clusters are only meaningful
+    within one version, so the version is required."""
+
+    kind: ClassVar[str] = "cluster"
+    cluster: int = Field(ge=0)
+    model: Name
+    version: int = Field(ge=1)
+
+    @property
+    def output_key(self) -> str:
+        return f"{self.model}@{self.version}"
+
+
+class RiskBand(Definition):
+    """Strict bounds on a probability: `above`, `below`, or both."""
+
+    above: float | None = Field(None, ge=0, le=1)
+    below: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> RiskBand:
+        if self.above is None and self.below is None:
+            raise PydanticCustomError("band", "give a threshold: above, below or both")
+        if self.above is not None and self.below is not None and self.above >= self.below:
+            raise PydanticCustomError("band", "above must be lower than below")
+        return self
+
+    def holds(self, value: float) -> bool:
+        above = self.above is None or value > self.above
+        return above and (self.below is None or value < self.below)
+
+
+class ActivationRiskCondition(Definition):
+    """The activation model's risk that the profile will not activate is in the band.
+
+    `model` defaults to `activation` and `version` to its latest version in the content.
+    The risk exists once the model's observation window after signup is over (0 for a
+    profile that already activated); before that the condition does not hold.
+    """
+
+    kind: ClassVar[str] = "activation_risk"
+    activation_risk: RiskBand
+    model: Name = "activation"
+    version: int | None = Field(None, ge=1)
+
+    @property
+    def output_key(self) -> str:
+        return self.model if self.version is None else f"{self.model}@{self.version}"
+
+
 Condition = Annotated[
     Annotated[AllCondition, tag("all")]
     | Annotated[AnyCondition, tag("any")]
@@ -165,8 +219,13 @@ Condition = Annotated[
     | Annotated[TraitCondition, tag("trait")]
     | Annotated[EventCondition, tag("event")]
     | Annotated[StageCondition, tag("stage")]
-    | Annotated[SegmentCondition, tag("segment")],
-    tagged("condition", ("all", "any", "not", "trait", "event", "stage", "segment")),
+    | Annotated[SegmentCondition, tag("segment")]
+    | Annotated[ClusterCondition, tag("cluster")]
+    | Annotated[ActivationRiskCondition, tag("activation_risk")],
+    tagged(
+        "condition",
+        ("all", "any", "not", "trait", "event", "stage", "segment", "cluster", "activation_risk"),
+    ),
 ]
 
 for _model in (AllCondition, AnyCondition, NotCondition):

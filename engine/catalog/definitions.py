@@ -6,12 +6,14 @@ tip: shortcuts         flows/inapp/*.yaml    a single in-app tip
 endpoint: crm          flows/endpoints.yaml  where `webhook` steps post
 stages: [...]          segments/stages.yaml  the onboarding stages, in order
 segment: power_user    segments/*.yaml       a persona segment
+holdout: onboarding    flows/holdout.yaml    the global onboarding holdout (at most one)
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
 from apscheduler.triggers.cron import CronTrigger
@@ -20,6 +22,8 @@ from pydantic_core import PydanticCustomError
 
 from engine.catalog.conditions import Condition, PropertyFilter
 from engine.catalog.fields import Definition, Duration, Name, Text, tag, tagged
+from engine.catalog.metrics import ACTIVATION, DEFAULT_GUARDRAILS, DEFAULT_SECONDARY, Metric
+from engine.catalog.problems import did_you_mean
 from engine.catalog.steps import Step
 
 _URL = re.compile(r"https?://[^\s/$.?#][^\s]*")
@@ -104,10 +108,21 @@ class Goal(Definition):
 
 class Experiment(Definition):
     """A split of the flow's entrants between variants, weights in percent; the first
-    variant is the baseline the others are compared with."""
+    variant is the control the others are compared with. With `holdout: true` the control
+    receives none of the flow's steps. Profiles are assigned by a hash of `key:salt:user id`
+    and measured from their exposure (engine.experiments.service, docs/experiments.md)."""
 
     key: Name
     variants: Mapping[Name, int] = Field(min_length=2)
+    salt: str = ""
+    holdout: bool = False
+    metric: Metric = ACTIVATION
+    secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
+    guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+
+    @property
+    def control(self) -> str:
+        return next(iter(self.variants))
 
     @field_validator("variants")
     @classmethod
@@ -125,6 +140,42 @@ class Experiment(Definition):
                 "weight", "variant weights must sum to 100, got {total}", {"total": total}
             )
         return variants
+
+
+HOLDOUT_VARIANT = "holdout"
+ONBOARDED_VARIANT = "onboarding"
+
+
+class GlobalHoldout(Definition):
+    """A share of all profiles that no onboarding flow reaches, to measure what onboarding
+    as a whole adds. It is analysed as an experiment keyed by its name whose control,
+    `holdout`, receives nothing and whose other variant, `onboarding`, gets every flow."""
+
+    kind: ClassVar[str] = "holdout"
+    holdout: Name
+    description: str = ""
+    percent: int = Field(ge=1, le=50)
+    salt: str = ""
+    metric: Metric = ACTIVATION
+    secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
+    guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+
+    @property
+    def name(self) -> str:
+        return self.holdout
+
+    @cached_property
+    def experiment(self) -> Experiment:
+        """The holdout as an experiment: what assignment and analysis work on."""
+        return Experiment(
+            key=self.holdout,
+            variants={HOLDOUT_VARIANT: self.percent, ONBOARDED_VARIANT: 100 - self.percent},
+            salt=self.salt,
+            holdout=True,
+            metric=self.metric,
+            secondary=self.secondary,
+            guardrails=self.guardrails,
+        )
 
 
 class Flow(Definition):
@@ -256,20 +307,78 @@ class Tip(Definition):
         return self.tip
 
 
+# What webhook endpoints may subscribe to (engine.webhooks publishes them; docs/webhooks.md).
+WEBHOOK_EVENT_TYPES = (
+    "stage.entered",
+    "segment.entered",
+    "segment.exited",
+    "flow.entered",
+    "flow.ended",
+    "delivery.sent",
+    "delivery.failed",
+    "experiment.exposed",
+)
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def webhook_event_pattern(value: str) -> str:
+    """An event type, `group.*` (every type of a group) or `*` (everything)."""
+    groups = {t.partition(".")[0] + ".*" for t in WEBHOOK_EVENT_TYPES}
+    if value == "*" or value in WEBHOOK_EVENT_TYPES or value in groups:
+        return value
+    raise PydanticCustomError(
+        "event_type",
+        "unknown webhook event '{value}'{hint}; known events: {known}",
+        {
+            "value": value,
+            "hint": did_you_mean(value, (*WEBHOOK_EVENT_TYPES, *groups)),
+            "known": ", ".join(WEBHOOK_EVENT_TYPES),
+        },
+    )
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "env_name",
+            "expected the name of an environment variable such as CRM_WEBHOOK_SECRET "
+            "(the secret itself never belongs in content), got '{value}'",
+            {"value": value},
+        )
+    return value
+
+
 class Endpoint(Definition):
-    """A webhook destination, named so flows never carry URLs."""
+    """A webhook destination, named so flows never carry URLs.
+
+    `events` subscribes it to engine events (sent from the webhook outbox); `secret_env`
+    names the environment variable holding its `whsec_` secret(s), so secrets stay out of
+    content: with a secret, every request is signed (Standard Webhooks).
+    """
 
     kind: ClassVar[str] = "endpoint"
     endpoint: Name
     url: Annotated[str, AfterValidator(_url)]
     description: str = ""
+    events: tuple[Annotated[str, AfterValidator(webhook_event_pattern)], ...] = ()
+    secret_env: Annotated[str, AfterValidator(_env_name)] | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, events: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({e for e in events if events.count(e) > 1})
+        if repeated:
+            raise PydanticCustomError(
+                "duplicate", "'{event}' is listed twice", {"event": repeated[0]}
+            )
+        return events
 
     @property
     def name(self) -> str:
         return self.endpoint
 
 
-DOCUMENT_KINDS = ("flow", "tutorial", "tip", "endpoint", "stages", "segment")
+DOCUMENT_KINDS = ("flow", "tutorial", "tip", "endpoint", "stages", "segment", "holdout")
 
 Document = Annotated[
     Annotated[Flow, tag("flow")]
@@ -277,6 +386,7 @@ Document = Annotated[
     | Annotated[Tip, tag("tip")]
     | Annotated[Endpoint, tag("endpoint")]
     | Annotated[Stages, tag("stages")]
-    | Annotated[Segment, tag("segment")],
+    | Annotated[Segment, tag("segment")]
+    | Annotated[GlobalHoldout, tag("holdout")],
     tagged("document", DOCUMENT_KINDS),
 ]

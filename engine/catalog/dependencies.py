@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from engine.catalog.conditions import (
+    ActivationRiskCondition,
     AllCondition,
     AnyCondition,
+    ClusterCondition,
     Condition,
     EventCondition,
     NotCondition,
@@ -26,13 +28,18 @@ Path = tuple[int | str, ...]
 
 @dataclass(frozen=True)
 class Dependencies:
-    """The facts a condition reads. Also used to describe a change, to test overlap."""
+    """The facts a condition reads. Also used to describe a change, to test overlap.
+
+    `models` names the models whose outputs a condition reads (`cluster`,
+    `activation_risk`); a change lists the models it re-scored.
+    """
 
     event_names: frozenset[str] = frozenset()
     trait_keys: frozenset[str] = frozenset()
     stages: frozenset[str] = frozenset()
     segments: frozenset[str] = frozenset()
     time_relative: bool = False
+    models: frozenset[str] = frozenset()
 
     def __or__(self, other: Dependencies) -> Dependencies:
         return Dependencies(
@@ -41,6 +48,7 @@ class Dependencies:
             self.stages | other.stages,
             self.segments | other.segments,
             self.time_relative or other.time_relative,
+            self.models | other.models,
         )
 
     def overlaps(self, other: Dependencies) -> bool:
@@ -50,6 +58,7 @@ class Dependencies:
             or self.trait_keys & other.trait_keys
             or self.stages & other.stages
             or self.segments & other.segments
+            or self.models & other.models
             or (self.time_relative and other.time_relative)
         )
 
@@ -86,6 +95,11 @@ def dependencies(condition: Condition) -> Dependencies:
                 found |= Dependencies(stages=stages, time_relative=node.within is not None)
             case SegmentCondition():
                 found |= Dependencies(segments=frozenset({node.segment}))
+            case ClusterCondition():
+                found |= Dependencies(models=frozenset({node.model}))
+            case ActivationRiskCondition():
+                # The risk appears when the observation window closes, event or not.
+                found |= Dependencies(models=frozenset({node.model}), time_relative=True)
     return found
 
 

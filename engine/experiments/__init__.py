@@ -1,5 +1,14 @@
 """Experiments: assignment of profiles to variants and the statistics of their results.
 
+In the engine (docs/experiments.md):
+
+    assignment.py   the deterministic hash and split of a profile (pure)
+    service.py      sticky assignment and exposure events for the flow runtime, the global
+                    holdout, the experiment list and results
+    repository.py   every SQL statement: assignments, per-(variant, persona) metric sums
+    results.py      from SQL sums to the results document (pure)
+    schemas.py      response models; endpoints.py the admin API; commands.py the CLI report
+
 The statistics are pure (no database, no HTTP, no settings) and work on per-arm sufficient
 statistics, so SQL aggregates and CSV exports feed the same code:
 

@@ -30,6 +30,17 @@ def render_table(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_metric(report: Mapping[str, Any]) -> list[str]:
+    """The arms and comparisons of one metric section (any report with `variants` and
+    `comparisons`), for front ends that lay out several metrics."""
+    return [*_arms_table(report), "", *_comparisons_table(report)]
+
+
+def render_segments(segments: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The per-segment comparison table."""
+    return _segments_table(segments)
+
+
 def _srm_line(report: Mapping[str, Any]) -> str:
     if report.get("srm_warning"):
         return f"WARNING: {report['srm_warning']}"

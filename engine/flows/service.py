@@ -11,12 +11,13 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
 
 from engine.audience import repository as audience_repo
-from engine.audience.evaluate import ProfileFacts, evaluate, matches_filters
+from engine.audience.evaluate import ProfileFacts, evaluate, matches_filters, with_model_outputs
 from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import (
     EventTrigger,
@@ -27,6 +28,7 @@ from engine.catalog.definitions import (
 )
 from engine.catalog.dependencies import cached_dependencies
 from engine.catalog.steps import WaitUntilStep
+from engine.experiments.service import assign, assign_global_holdout
 from engine.flows import repository as repo
 from engine.flows.delivery import journey_row, record_decisions
 from engine.flows.interpreter import (
@@ -40,6 +42,7 @@ from engine.flows.interpreter import (
 )
 from engine.flows.versions import current_version, flow_of_version
 from engine.flows.writes import RunWrites
+from engine.ml.scoring import model_dependencies, model_uses
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +115,11 @@ def triggered_flows(catalog: Catalog, occurrence: Occurrence) -> list[Flow]:
     return flows
 
 
+@lru_cache(maxsize=8)
 def _flow_event_names(catalog: Catalog) -> frozenset[str]:
-    """Event names any flow condition (goals, exits, branches, step conditions) reads."""
-    names: set[str] = set()
+    """Event names any flow condition (goals, exits, branches, step conditions) reads,
+    including what the catalog's models (personas, activation risk) read to score."""
+    names: set[str] = set(model_dependencies(model_uses(catalog, "all")).event_names)
     for flow in catalog.flows.values():
         for condition in _conditions(flow):
             names |= cached_dependencies(condition).event_names
@@ -181,6 +186,7 @@ class RunContext:
             segments=frozenset(stored.active_segments),
             signup_at=stored.stage_entries.get("signup", stored.first_seen_at),
         )
+        profile = with_model_outputs(self.catalog, profile, self.now)
         return StepFacts(profile, stored.persona, self.now)
 
     def flow_of(self, run: Mapping[str, Any]) -> Flow:
@@ -199,6 +205,36 @@ class RunContext:
         if flow.audience and not set(flow.audience) & stored.active_segments:
             self._skip(flow, profile_id, "not in audience")
             return
+        holdout = self.catalog.holdout
+        if (
+            holdout is not None
+            and assign_global_holdout(
+                self.conn, holdout, profile_id=profile_id, user_id=stored.user_id, now=self.now
+            ).holdout
+        ):
+            self._skip(flow, profile_id, f"global holdout '{holdout.holdout}'")
+            return
+        variant, held_out = None, False
+        if flow.experiment is not None:
+            assigned = assign(
+                self.conn,
+                flow.experiment,
+                profile_id=profile_id,
+                user_id=stored.user_id,
+                now=self.now,
+                holdout=holdout,
+            )
+            variant, held_out = assigned.variant, assigned.holdout
+        run = self._new_run(flow, profile_id, variant)
+        self._journey(
+            run, None, "flow", "entered", {"trigger": flow.trigger.kind, "variant": variant}
+        )
+        if held_out:
+            self._finish(run, "exited", f"experiment holdout: variant '{variant}' gets no steps")
+        elif not self.check_end(run):
+            self._advance(run, "start")
+
+    def _new_run(self, flow: Flow, profile_id: int, variant: str | None) -> dict[str, Any]:
         version, document = current_version(self.catalog, flow.flow)
         version_id = repo.version_id(self.conn, flow.flow, version, document, self.now)
         self._flows[version_id] = flow
@@ -207,8 +243,8 @@ class RunContext:
             "version_id": version_id,
             "profile_id": profile_id,
             "status": "active",
-            "variant": None,
-            "state": state_to_json(RunState.start()),
+            "variant": variant,
+            "state": state_to_json(RunState.start(variant)),
             "wait_target": None,
             "entered_at": self.now,
             "updated_at": self.now,
@@ -217,9 +253,7 @@ class RunContext:
         self._entered[(profile_id, flow.flow)] = self.now
         self.runs[run_id] = run
         self.result.started += 1
-        self._journey(run, None, "flow", "entered", {"trigger": flow.trigger.kind})
-        if not self.check_end(run):
-            self._advance(run, "start")
+        return run
 
     def _may_enter(self, flow: Flow, profile_id: int) -> bool:
         if any(r["flow"] == flow.flow and r["profile_id"] == profile_id for r in self.open_runs):

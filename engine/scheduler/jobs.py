@@ -47,6 +47,9 @@ def start_scheduled_flows(state: AppState) -> None:
 def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """Add every periodic job to `scheduler` (a background one by default), not started."""
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
+    # A tick still running when the next is due is skipped on purpose (max_instances=1);
+    # APScheduler would log each skip as a warning.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     tick = state.settings.tick_seconds
     jobs: list[tuple[Callable[[AppState], None], float]] = [
         (reevaluate_audience, state.settings.audience_interval_seconds),

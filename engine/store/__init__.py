@@ -1,4 +1,6 @@
 """Persistence: SQLModel tables, database engines, Alembic migrations."""
 
+import engine.store.experiment_tables
 import engine.store.runtime_tables
-import engine.store.tables  # noqa: F401
+import engine.store.tables
+import engine.store.webhook_tables  # noqa: F401

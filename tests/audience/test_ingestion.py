@@ -40,7 +40,10 @@ def profile(client: TestClient, headers: dict[str, str], user: str) -> dict[str,
 
 
 def internal_events(engine: Engine) -> list[tuple[str, dict[str, Any]]]:
-    query = select(events.c.name, events.c.properties).where(events.c.type == "internal")
+    """Stage and segment events (flows record experiment exposures too)."""
+    query = select(events.c.name, events.c.properties).where(
+        events.c.type == "internal", events.c.name.like("s%")
+    )
     with engine.connect() as conn:
         return [(name, props) for name, props in conn.execute(query.order_by(events.c.id))]
 

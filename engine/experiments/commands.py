@@ -1,0 +1,94 @@
+"""`parcours experiments report KEY`: an experiment's results from the live database.
+
+Reads PARCOURS_DATABASE_URL and the content directory like the server does, so the report
+is the one `GET /v1/experiments/{key}/results` answers. Exit 0 on success, 1 when the
+content is invalid, the experiment unknown or the format wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from engine.catalog.catalog import load_live_catalog
+from engine.clock import Clock, SystemClock
+from engine.config import Settings
+from engine.errors import EngineError
+from engine.experiments.service import experiment_results
+from engine.experiments.table import render_metric, render_segments
+from engine.store.db import create_db_engine
+
+
+def report_command(
+    key: str,
+    output_format: str = "table",
+    *,
+    include_in_progress: bool = False,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Print experiment `key`'s results as a table or JSON; the exit code."""
+    if output_format not in ("table", "json"):
+        print(f"error: --format must be table or json, got {output_format!r}", file=sys.stderr)
+        return 1
+    settings = settings or Settings()
+    catalog, problems = load_live_catalog(settings.content_dir)
+    if catalog is None:
+        print(f"error: content in {settings.content_dir} is invalid:", file=sys.stderr)
+        for problem in problems:
+            print(problem.format(), file=sys.stderr)
+        return 1
+    engine = create_db_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            now = (clock or SystemClock()).now()
+            results = experiment_results(
+                conn, catalog, key, now, include_in_progress=include_in_progress
+            )
+    except EngineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    report = results.model_dump(mode="json", exclude_unset=True)
+    print(json.dumps(report, indent=2) if output_format == "json" else render_report(report))
+    return 0
+
+
+def render_report(report: Mapping[str, Any]) -> str:
+    """The whole report for a terminal: exposures, primary metric, personas, the rest."""
+    holdout = "  (control receives nothing)" if report["holdout"] else ""
+    flow = "global holdout" if report["global_holdout"] else f"flow: {report['flow']}"
+    lines = [
+        f"Experiment: {report['experiment']}   {flow}   exposed: {report['exposed']:,}{holdout}",
+        _srm_line(report["exposure_srm"]),
+        "",
+        *_section(report),
+    ]
+    if report["segments"]:
+        lines += ["", "Per persona at exposure (p adj: holm over all persona comparisons)"]
+        lines += render_segments(report["segments"])
+    for section in [*report["secondary"], *report["guardrails"]]:
+        lines += ["", *_section(section)]
+    return "\n".join(lines)
+
+
+def _section(metric: Mapping[str, Any]) -> Sequence[str]:
+    measure = "rate" if metric["measure"] == "proportion" else "mean per user"
+    lower = ", lower is better" if metric["better"] == "lower" else ""
+    window = " to ".join(metric["window"])
+    title = f"{metric['role'].capitalize()} metric: {metric['metric']} ({measure}{lower}; "
+    lines = [title + f"window {window} after exposure; {metric['users']:,} users counted)"]
+    if metric["alerts"]:
+        lines.append(f"ALERT: worse than control: {', '.join(metric['alerts'])}")
+    return [*lines, *render_metric(metric)]
+
+
+def _srm_line(srm: Mapping[str, Any]) -> str:
+    if srm["warning"]:
+        return f"WARNING: {srm['warning']}"
+    if srm["p_value"] is None:
+        return f"Sample ratio check: not computed ({srm['reason']})"
+    return f"Sample ratio check over exposures: p = {srm['p_value']:.3g} (no mismatch)"

@@ -1,0 +1,122 @@
+"""From per-group SQL sums to the results document (pure: no database, no HTTP).
+
+The repository returns, for each (variant, persona at exposure) group, the number of
+profiles eligible for a metric and Σy, Σy² over them. Sums add, so each persona's arms are
+the groups themselves and each overall arm is their sum: one set of queries feeds both the
+headline comparison and the per-persona breakdown, through the same `summarize` the CSV
+analysis uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.catalog.definitions import Experiment
+from engine.catalog.metrics import (
+    EventCountMetric,
+    EventMetric,
+    Metric,
+    RetentionMetric,
+    StageMetric,
+    span,
+)
+from engine.experiments.arms import ArmStats, empty_arm
+from engine.experiments.schemas import MetricResults
+from engine.experiments.statistics import AnalysisOptions, Comparison
+from engine.experiments.summary import summarize, summarize_segments
+
+NO_PERSONA = "(none)"
+Group = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class MetricData:
+    """What SQL returned for one metric: eligible profiles and (Σy, Σy²) per group."""
+
+    metric: Metric
+    role: str
+    users: Mapping[Group, int]
+    sums: Mapping[Group, tuple[float, float]]
+
+
+def metric_results(
+    data: MetricData,
+    experiment: Experiment,
+    variants: Sequence[str],
+    *,
+    alpha: float = 0.05,
+) -> MetricResults:
+    """Arms, comparisons with control, persona breakdown and alerts of one metric."""
+    metric = data.metric
+    options = AnalysisOptions(alpha=alpha, inverse=metric.better == "lower")
+    overall, by_persona = build_arms(data, variants)
+    weights = {name: float(weight) for name, weight in experiment.variants.items()}
+    summary = summarize(overall, experiment.control, weights=weights, options=options)
+    segments = summarize_segments(
+        by_persona, experiment.control, weights=weights, options=options, variants=variants
+    )
+    document: dict[str, Any] = {
+        **describe(metric, data.role),
+        **summary.to_json(),
+        "segments": [segment.to_json() for segment in segments],
+        "alerts": [c.variant for c in summary.comparisons if is_worse(c, metric)],
+    }
+    return MetricResults.model_validate(document)
+
+
+def build_arms(
+    data: MetricData, variants: Sequence[str]
+) -> tuple[dict[str, ArmStats], dict[str, dict[str, ArmStats]]]:
+    """Overall arms (every variant, empty if nobody is eligible) and arms per persona."""
+    kind = data.metric.measure
+    overall = {name: empty_arm(kind) for name in variants}
+    by_persona: dict[str, dict[str, ArmStats]] = {}
+    for (variant, persona), users in sorted(data.users.items(), key=_group_order):
+        if users == 0:
+            continue
+        total, squares = data.sums.get((variant, persona), (0.0, 0.0))
+        arm = ArmStats(users, total, squares, kind)
+        by_persona.setdefault(persona or NO_PERSONA, {})[variant] = arm
+        overall[variant] = overall.get(variant, empty_arm(kind)).combine(arm)
+    return overall, dict(sorted(by_persona.items()))
+
+
+def is_worse(comparison: Comparison, metric: Metric) -> bool:
+    """The always-valid interval of the lift lies entirely on the bad side of zero."""
+    interval = comparison.sequential_ci_relative or comparison.sequential_ci_absolute
+    if interval is None:
+        return False
+    low, high = interval
+    return low > 0 if metric.better == "lower" else high < 0
+
+
+def describe(metric: Metric, role: str) -> dict[str, Any]:
+    """The definition fields of a metric section."""
+    return {
+        "metric": metric.label,
+        "role": role,
+        "kind": metric.kind,
+        "target": target_of(metric),
+        "window": [span(metric.window_start), span(metric.window_end)],
+        "measure": metric.measure,
+        "better": metric.better,
+    }
+
+
+def target_of(metric: Metric) -> str | None:
+    match metric:
+        case StageMetric():
+            return metric.stage
+        case EventMetric():
+            return metric.event
+        case EventCountMetric():
+            return metric.event_count
+        case RetentionMetric():
+            return None
+
+
+def _group_order(item: tuple[Group, int]) -> tuple[str, str]:
+    (variant, persona), _ = item
+    return variant, persona or ""

@@ -1,0 +1,146 @@
+"""Response models of the experiments API (and of `parcours experiments report --format json`).
+
+A results document has the shape of the offline CSV analysis (docs/experiments.md) for the
+primary metric at the top level, plus the exposures, secondary metrics and guardrails.
+Numbers are plain JSON numbers or null, never NaN. Arms of a rate metric carry
+`conversions` and `rate`, arms of a mean metric `total` and `mean`; the other two keys are
+left out of the JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class AssignmentPublic(BaseModel):
+    experiment: str
+    user_id: str
+    variant: str
+    holdout: bool  # the variant receives nothing (a holdout control or the global holdout)
+    bucket: int
+    exposed_at: datetime
+
+
+class VariantWeight(BaseModel):
+    variant: str
+    weight: int | None  # None for a stored variant no longer in the definition
+    users: int
+
+
+class ExperimentPublic(BaseModel):
+    key: str
+    flow: str | None  # None for the global holdout
+    global_holdout: bool
+    holdout: bool  # the control receives nothing
+    control: str
+    metric: str
+    variants: list[VariantWeight]
+    exposed: int
+    first_exposed_at: datetime | None
+    last_exposed_at: datetime | None
+
+
+class ExperimentList(BaseModel):
+    data: list[ExperimentPublic]
+
+
+class ArmPublic(BaseModel):
+    variant: str
+    users: int
+    conversions: int | float | None = None
+    rate: float | None = None
+    total: float | None = None
+    mean: float | None = None
+
+
+class ComparisonPublic(BaseModel):
+    variant: str
+    reason: str | None
+    absolute_lift: float | None
+    relative_lift: float | None
+    ci_absolute: list[float] | None
+    ci_relative: list[float] | None
+    p_value: float | None
+    p_value_absolute: float | None
+    p_value_adjusted: float | None
+    chance_to_win: float | None
+    risk: float | None
+    risk_control: float | None
+    sequential_ci_absolute: list[float] | None
+    sequential_ci_relative: list[float] | None
+    sequential_p_value: float | None
+
+
+class SegmentPublic(BaseModel):
+    segment: str
+    control: str
+    users: int
+    srm_p_value: float | None
+    srm_reason: str | None
+    srm_warning: str | None
+    variants: list[ArmPublic]
+    comparisons: list[ComparisonPublic]
+
+
+class MetricResults(BaseModel):
+    """One metric: its definition, arms, comparisons with control and persona breakdown.
+
+    `alerts` lists the variants whose always-valid (sequential) interval shows them worse
+    than control, so a guardrail may be checked every day without false alarms.
+    """
+
+    metric: str
+    role: Literal["primary", "secondary", "guardrail"]
+    kind: Literal["stage", "event", "event_count", "retention"]
+    target: str | None  # the stage or event measured; None for retention
+    window: list[str]  # [start, end] after exposure, e.g. ["0d", "14d"]
+    measure: Literal["proportion", "mean"]
+    better: Literal["higher", "lower"]
+    control: str
+    users: int
+    srm_p_value: float | None
+    srm_reason: str | None
+    srm_warning: str | None
+    variants: list[ArmPublic]
+    comparisons: list[ComparisonPublic]
+    segments: list[SegmentPublic]
+    alerts: list[str]
+
+
+class ExposurePublic(BaseModel):
+    variant: str
+    weight: int | None
+    users: int
+    first_exposed_at: datetime | None
+    last_exposed_at: datetime | None
+
+
+class SrmPublic(BaseModel):
+    p_value: float | None
+    reason: str | None
+    warning: str | None
+
+
+class ResultSettings(BaseModel):
+    alpha: float
+    segment_correction: str
+    include_in_progress: bool
+
+
+class ExperimentResults(MetricResults):
+    """The primary metric at the top level (the CSV analysis' shape), and everything else."""
+
+    experiment: str
+    flow: str | None
+    global_holdout: bool
+    holdout: bool
+    exposed: int
+    exposures: list[ExposurePublic]
+    exposure_srm: SrmPublic
+    secondary: list[MetricResults]
+    guardrails: list[MetricResults]
+    settings: ResultSettings
+    computed_at: datetime

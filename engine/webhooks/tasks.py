@@ -1,0 +1,198 @@
+"""Send due outbox messages after their transaction committed, and log every attempt.
+
+Claiming marks messages `sending` in one short transaction; outcomes are written a chunk
+at a time. A worker that dies mid-send leaves messages in `sending`; after the lease they
+are claimed again, so a crash costs at most a resend with the same `webhook-id` (receivers
+drop it), never a lost message. Failures are retried with backoff (`retry.py`); a message
+that fails permanently or too often is dead until replayed through the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.catalog.catalog import Catalog
+from engine.clock import Clock
+from engine.store.bulk import BulkWriter
+from engine.store.db import write_transaction
+from engine.webhooks import repository as repo
+from engine.webhooks.retry import MAX_ATTEMPTS, backoff
+from engine.webhooks.sender import EXCERPT_CHARS, Attempt, WebhookSender
+from engine.webhooks.targets import EndpointGone, SecretUnavailable, message_target
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+# Outcomes are written every CHUNK sends: far fewer commits than one per message, and a
+# chunk (CHUNK / concurrency request timeouts at worst) ends well within the lease.
+CHUNK = 50
+
+
+def send_due_webhooks(
+    engine: Engine,
+    catalog: Catalog,
+    sender: WebhookSender,
+    clock: Clock,
+    *,
+    limit: int = 100,
+    max_attempts: int = MAX_ATTEMPTS,
+    rng: random.Random | None = None,
+    lease: timedelta = LEASE,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    """Send up to `limit` due messages; returns how many were attempted (0: none due)."""
+    now = clock.now()
+    with write_transaction(engine) as conn:
+        ids = repo.claim_messages(BulkWriter(conn), now, now - lease, limit)
+        if not ids:
+            return 0
+        rows = repo.messages_by_id(conn, ids)
+        wanted = {r["endpoint_id"] for r in rows if r["endpoint_id"] is not None}
+        api = {r["id"]: r for r in repo.api_endpoints(conn, wanted)} if wanted else {}
+    attempt = partial(
+        _attempt, catalog, api, os.environ if environ is None else environ, sender, clock
+    )
+    rng = rng or random.Random()
+    for start in range(0, len(rows), CHUNK):
+        _record(engine, sender.map(attempt, rows[start : start + CHUNK]), rng, max_attempts)
+    return len(rows)
+
+
+def _attempt(
+    catalog: Catalog,
+    api: Mapping[int, Mapping[Any, Any]],
+    environ: Mapping[str, str],
+    sender: WebhookSender,
+    clock: Clock,
+    row: Mapping[Any, Any],
+) -> tuple[Mapping[Any, Any], Attempt, datetime]:
+    """Send one message as its endpoint is configured now (runs in the sender's threads)."""
+    at = clock.now()
+    try:
+        target = message_target(row, catalog, api, environ, at)
+    except SecretUnavailable as exc:
+        return row, Attempt("retry", error=str(exc)), at
+    except EndpointGone as exc:
+        return row, Attempt("failed", error=str(exc)), at
+    try:
+        return row, sender.deliver(target.url, row["message_id"], row["payload"], target.keys), at
+    except Exception as exc:  # a bug while sending is a transient failure, never a crash
+        log.exception("webhook message %s could not be sent", row["message_id"])
+        return row, Attempt("retry", error=f"{type(exc).__name__}: {exc}"), at
+
+
+def _record(
+    engine: Engine,
+    done: Sequence[tuple[Mapping[Any, Any], Attempt, datetime]],
+    rng: random.Random,
+    max_attempts: int,
+) -> None:
+    with write_transaction(engine) as conn:
+        alive = repo.existing_messages(conn, [row["id"] for row, _, _ in done])
+        kept = [item for item in done if item[0]["id"] in alive]
+        writer = BulkWriter(conn)
+        repo.finish_messages(writer, [_next_state(*item, rng, max_attempts) for item in kept])
+        repo.add_attempts(
+            writer,
+            [
+                attempt_row(attempt, at, row["message_id"], row["event_type"], row)
+                | {"message_id": row["id"], "delivery_id": None}
+                for row, attempt, at in kept
+            ],
+        )
+
+
+def _next_state(
+    row: Mapping[Any, Any], attempt: Attempt, at: datetime, rng: random.Random, max_attempts: int
+) -> dict[str, Any]:
+    attempts = row["attempts"] + 1
+    state: dict[str, Any] = {
+        "id": row["id"],
+        "attempts": attempts,
+        "updated_at": at,
+        "next_attempt_at": None,
+        "delivered_at": None,
+        "last_error": None,
+    }
+    if attempt.outcome == "sent":
+        return state | {"status": "delivered", "delivered_at": at}
+    if attempt.outcome == "retry" and attempts < max_attempts:
+        retry_at = at + backoff(attempts, rng)
+        return state | {
+            "status": "retrying",
+            "next_attempt_at": retry_at,
+            "last_error": _cut(attempt.detail),
+        }
+    reason = attempt.detail
+    if attempt.outcome == "retry":
+        reason = f"gave up after {attempts} attempts: {reason}"
+    log.warning("webhook message %s is dead: %s", row["message_id"], reason)
+    return state | {"status": "dead", "last_error": _cut(reason)}
+
+
+def attempt_row(
+    attempt: Attempt, at: datetime, webhook_id: str, event_type: str, endpoint: Mapping[Any, Any]
+) -> dict[str, Any]:
+    """An attempt log row (without message_id / delivery_id, which the caller adds)."""
+    return {
+        "endpoint_id": endpoint["endpoint_id"],
+        "endpoint_name": endpoint["endpoint_name"],
+        "webhook_id": webhook_id,
+        "event_type": event_type,
+        "attempted_at": at,
+        "outcome": attempt.outcome,
+        "status_code": attempt.status_code,
+        "duration_ms": attempt.duration_ms,
+        "response": attempt.response[:EXCERPT_CHARS] or None,
+        "error": _cut(attempt.error),
+    }
+
+
+def _cut(text: str | None) -> str | None:
+    return None if text is None else text[:500]
+
+
+KEEP = timedelta(days=30)
+
+
+def purge_webhook_history(engine: Engine, clock: Clock, keep: timedelta = KEEP) -> int:
+    """Forget finished messages and attempt logs older than `keep` (a daily job): the
+    outbox and the log would otherwise grow with every event. Returns the messages and
+    flow-step attempts deleted (a message takes its attempts with it)."""
+    deleted = 0
+    while True:
+        with write_transaction(engine) as conn:
+            batch = repo.purge(conn, clock.now() - keep, 1000)
+        deleted += batch
+        if batch == 0:
+            return deleted
+
+
+class StepAttemptLog:
+    """Adds flow `webhook` step attempts to their content endpoint's delivery log.
+
+    Written in its own short transaction after the attempt; a failure to log is logged and
+    never turns a sent webhook into a failed delivery.
+    """
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def record(self, endpoint: str, delivery_id: int, webhook_id: str, attempt: Attempt) -> None:
+        ref = {"endpoint_id": None, "endpoint_name": endpoint}
+        row = attempt_row(attempt, self.clock.now(), webhook_id, "flow.step", ref)
+        try:
+            with write_transaction(self.engine) as conn:
+                step = row | {"message_id": None, "delivery_id": delivery_id}
+                repo.add_attempts(BulkWriter(conn), [step])
+        except SQLAlchemyError:
+            log.exception("could not log the webhook attempt of delivery %s", delivery_id)

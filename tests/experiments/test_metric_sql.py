@@ -1,0 +1,156 @@
+"""SQL metric sums equal an independent per-profile computation on the same data."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from engine.catalog.metrics import (
+    EventCountMetric,
+    EventMetric,
+    Metric,
+    RetentionMetric,
+    StageMetric,
+)
+from engine.experiments import repository as repo
+from engine.store.db import write_transaction
+from tests.experiments.factories import T0, add_events, create_profile, enter_stage
+
+KEY = "sql-test"
+NOW = T0 + timedelta(days=45)
+US = timedelta(microseconds=1)
+METRICS: list[Metric] = [
+    StageMetric(stage="activation", within=timedelta(days=14)),
+    EventMetric(event="unsubscribed", within=timedelta(days=30)),
+    EventCountMetric(event_count="campaign_sent", within=timedelta(hours=36)),
+    RetentionMetric(retention=timedelta(days=7)),
+]
+# Offsets from exposure that sit on, just inside and just outside every window edge.
+EDGES = [
+    -US,
+    timedelta(0),
+    US,
+    timedelta(hours=36) - US,
+    timedelta(hours=36),
+    timedelta(hours=36) + US,
+    timedelta(days=7) - US,
+    timedelta(days=7),
+    timedelta(days=8) - US,
+    timedelta(days=8),
+    timedelta(days=14),
+    timedelta(days=14) + US,
+    timedelta(days=30),
+    timedelta(days=30) + US,
+]
+
+
+@dataclass
+class Seeded:
+    """What was written, kept per profile for the reference computation."""
+
+    group: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    exposed: dict[int, datetime] = field(default_factory=dict)
+    stages: dict[int, datetime] = field(default_factory=dict)
+    events: dict[int, list[tuple[str, str, datetime]]] = field(default_factory=dict)
+
+
+def offset(rng: random.Random) -> timedelta:
+    if rng.random() < 0.4:
+        return rng.choice(EDGES)
+    return timedelta(seconds=rng.uniform(-2 * 86_400, 35 * 86_400))
+
+
+def seed(engine: Engine, profiles: int = 160) -> Seeded:
+    rng = random.Random(20260105)
+    data = Seeded()
+    with write_transaction(engine) as conn:
+        for pid in range(1, profiles + 1):
+            persona = rng.choice([None, "beginner", "power"])
+            create_profile(conn, pid, user_id=f"u{pid}", persona=persona)
+            variant = rng.choice(["control", "b", "c"])
+            exposed = T0 + timedelta(seconds=rng.uniform(0, 40 * 86_400))
+            repo.insert_assignment(conn, KEY, pid, variant, 0, exposed)
+            data.group[pid], data.exposed[pid] = (variant, persona), exposed
+            if rng.random() < 0.7:
+                data.stages[pid] = exposed + offset(rng)
+                enter_stage(conn, pid, "activation", data.stages[pid])
+            enter_stage(conn, pid, "signup", exposed - timedelta(hours=1))  # never measured
+            kinds = [("track", "campaign_sent"), ("track", "unsubscribed"), ("page", "pricing")]
+            kinds += [("identify", None), ("internal", "stage_entered"), ("screen", "home")]
+            data.events[pid] = [
+                (type_, name or "", exposed + offset(rng))
+                for type_, name in rng.choices(kinds, k=rng.randrange(0, 9))
+            ]
+            add_events(conn, [(pid, t, n, at) for t, n, at in data.events[pid]])
+        # Another experiment's assignments must never leak into this one's sums.
+        repo.insert_assignment(conn, "other", 1, "control", 0, T0)
+    return data
+
+
+def reference(metric: Metric, data: Seeded, pid: int) -> float:
+    """The metric of one profile, from the seeded values alone."""
+    exposed = data.exposed[pid]
+    if isinstance(metric, StageMetric):
+        at = data.stages.get(pid)
+        return float(at is not None and exposed <= at <= exposed + metric.within)
+    if isinstance(metric, RetentionMetric):
+        start, end = exposed + metric.retention, exposed + metric.retention + timedelta(days=1)
+        active = [at for t, _, at in data.events[pid] if t in ("track", "page", "screen")]
+        return float(any(start <= at < end for at in active))
+    name = metric.event if isinstance(metric, EventMetric) else metric.event_count
+    hits = [
+        1 for _, n, at in data.events[pid] if n == name and exposed <= at <= exposed + metric.within
+    ]
+    return float(len(hits)) if isinstance(metric, EventCountMetric) else float(bool(hits))
+
+
+@pytest.mark.parametrize("in_progress", [False, True], ids=["mature", "in_progress"])
+def test_sums_match_a_per_profile_computation(db_engine: Engine, in_progress: bool) -> None:
+    data = seed(db_engine)
+    cutoffs = [NOW if in_progress else NOW - m.window_end for m in METRICS]
+    with db_engine.connect() as conn:
+        groups = repo.group_sums(conn, KEY, METRICS, cutoffs)
+    expected_users: dict[tuple[str, str | None], list[int]] = defaultdict(lambda: [0] * 5)
+    expected_sums = [defaultdict(lambda: [0.0, 0.0]) for _ in METRICS]
+    for pid, group in data.group.items():
+        expected_users[group][0] += 1
+        for index, metric in enumerate(METRICS):
+            if data.exposed[pid] <= cutoffs[index]:
+                expected_users[group][index + 1] += 1
+                y = reference(metric, data, pid)
+                expected_sums[index][group][0] += y
+                expected_sums[index][group][1] += y * y
+    assert {g: [row.exposed, *row.eligible] for g, row in groups.items()} == dict(expected_users)
+    for index, metric in enumerate(METRICS):
+        got = {g: row.sums[index] for g, row in groups.items()}
+        wanted = {g: tuple(expected_sums[index].get(g, (0.0, 0.0))) for g in got}
+        assert got == wanted, metric.label
+    assert any(v[0] > 0 for s in expected_sums for v in s.values())  # the data is not trivial
+
+
+def test_first_and_last_exposure_per_group(db_engine: Engine) -> None:
+    data = seed(db_engine, profiles=30)
+    with db_engine.connect() as conn:
+        groups = repo.group_sums(conn, KEY, [], [])
+    for group, row in groups.items():
+        times = [data.exposed[pid] for pid, g in data.group.items() if g == group]
+        assert (row.first_exposed_at, row.last_exposed_at) == (min(times), max(times))
+        assert (row.eligible, row.sums) == ((), ())
+
+
+def test_metrics_can_be_computed_alone(db_engine: Engine) -> None:
+    """Each metric on its own gives the same sums as all of them together."""
+    seed(db_engine, profiles=60)
+    cutoffs = [NOW - m.window_end for m in METRICS]
+    with db_engine.connect() as conn:
+        together = repo.group_sums(conn, KEY, METRICS, cutoffs)
+        for index, metric in enumerate(METRICS):
+            alone = repo.group_sums(conn, KEY, [metric], [cutoffs[index]])
+            assert {g: r.sums[0] for g, r in alone.items()} == {
+                g: r.sums[index] for g, r in together.items()
+            }

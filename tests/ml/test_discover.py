@@ -1,0 +1,205 @@
+"""`parcours personas discover` end to end, on both databases: SQL aggregates, the saved
+model and segment file, and ingestion assigning new signups to the discovered personas."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sklearn.metrics import adjusted_rand_score
+from sqlalchemy import Engine
+
+from engine.audience import repository as audience_repo
+from engine.audience.evaluate import ProfileFacts
+from engine.catalog.catalog import Catalog, load_catalog
+from engine.clock import FrozenClock
+from engine.ml.commands import discover_command
+from engine.ml.features import FeatureSpec, encode
+from engine.ml.observe import observe
+from engine.ml.predict import PersonaModel
+from engine.ml.repository import load_population
+from tests.conftest import WRITE_KEY
+from tests.ml.conftest import write
+from tests.ml.synthetic import EVENTS, PERSONAS, Sketch, population, store
+
+AUTH = (WRITE_KEY, "")
+
+
+@pytest.fixture
+def seeded(db_engine: Engine) -> tuple[list[Sketch], list[int]]:
+    sketches, truth = population(500, seed=8)
+    store(db_engine, sketches)
+    return sketches, truth
+
+
+@pytest.fixture
+def discovered(
+    seeded: tuple[list[Sketch], list[int]], content_dir: Path, db_url: str, clock: FrozenClock
+) -> str:
+    out = io.StringIO()
+    assert discover_command(content_dir, db_url, "auto", clock=clock, out=out) == 0, out.getvalue()
+    return out.getvalue()
+
+
+@pytest.fixture
+def catalog(discovered: str, content_dir: Path) -> Catalog:
+    loaded, problems = load_catalog(content_dir)
+    assert loaded is not None, problems
+    return loaded
+
+
+def test_sql_aggregates_equal_the_ingestion_path(
+    db_engine: Engine, seeded: tuple[list[Sketch], list[int]], clock: FrozenClock
+) -> None:
+    sketches, _ = seeded
+    window = timedelta(hours=72)
+    with db_engine.connect() as conn:
+        population_ = load_population(
+            conn,
+            signed_up_before=clock.now(),
+            window=window,
+            stages=["first_login"],
+            target_stage="activation",
+        )
+        stored = audience_repo.load_audience(conn, list(range(1, 501)), EVENTS)
+    assert list(population_.profile_ids) == list(range(1, 501))
+    assert set(population_.observations.event_names) == set(EVENTS)
+    spec = FeatureSpec(72.0, events=EVENTS, stages=("first_login",))
+    from_sql = encode(spec, population_.observations)
+    # What ingestion sees: the audience repository's facts of the same profiles.
+    facts = [
+        ProfileFacts(
+            traits=p.traits,
+            events=p.events,
+            stage_entries=p.stage_entries,
+            signup_at=p.stage_entries.get("signup", p.first_seen_at),
+        )
+        for p in (stored[i] for i in range(1, 501))
+    ]
+    # SQLite's date functions keep milliseconds: hours agree to about a microsecond.
+    assert np.allclose(from_sql, encode(spec, observe(facts, spec)), rtol=0, atol=1e-6)
+    # And what was planted, read straight from the sketches.
+    assert np.allclose(from_sql, encode(spec, observe(sketches, spec)), rtol=0, atol=1e-6)
+    planted = [
+        (s.stage_entries["activation"] - s.signup_at).total_seconds() / 3600
+        if "activation" in s.stage_entries
+        else np.nan
+        for s in sketches
+    ]
+    assert np.allclose(population_.target_hours, planted, rtol=0, atol=1e-6, equal_nan=True)
+
+
+def test_only_profiles_whose_window_is_over_are_read(
+    db_engine: Engine, seeded: tuple[list[Sketch], list[int]]
+) -> None:
+    sketches, _ = seeded
+    cutoff = sorted(s.signup_at for s in sketches)[300]
+    with db_engine.connect() as conn:
+        found = load_population(
+            conn,
+            signed_up_before=cutoff,
+            window=timedelta(days=3),
+            stages=[],
+            target_stage="activation",
+        )
+    assert len(found.profile_ids) == sum(s.signup_at < cutoff for s in sketches) == 300
+
+
+def test_discovery_writes_a_versioned_model_and_segments_that_validate(
+    discovered: str,
+    catalog: Catalog,
+    content_dir: Path,
+    seeded: tuple[list[Sketch], list[int]],
+    clock: FrozenClock,
+) -> None:
+    sketches, truth = seeded
+    assert discovered.startswith("Discovered 4 personas among 500 profiles")
+    manifest = json.loads((content_dir / "segments/models/personas-v1/manifest.json").read_text())
+    assert manifest["trained_at"] == clock.now().isoformat()
+    assert manifest["quality"]["k"] == 4
+    assert manifest["quality"]["k_chosen_by"] == "silhouette"
+    assert {"scikit-learn", "numpy", "skops", "python"} <= set(manifest["libraries"])
+    assert {c["segment"] for c in manifest["clusters"]} == set(catalog.segments)
+    assert "activation" not in manifest["features"]["stages"]  # the outcome is not a feature
+    text = (content_dir / "segments/personas.yaml").read_text()
+    assert text.startswith("# Generated by `parcours personas discover`")
+    documents = list(yaml.safe_load_all(text))
+    assert [d["when"] for d in documents] == [
+        {"cluster": c, "model": "personas", "version": 1} for c in range(4)
+    ]
+    assert [d["priority"] for d in documents] == [0, 1, 2, 3]
+    model = catalog.models["personas@1"]
+    assert isinstance(model, PersonaModel)
+    assert adjusted_rand_score(truth, model.outputs(sketches, clock.now())) >= 0.9
+
+
+def test_a_second_discovery_is_version_two_and_hand_written_files_are_kept(
+    discovered: str, content_dir: Path, db_url: str, clock: FrozenClock
+) -> None:
+    out = io.StringIO()
+    assert discover_command(content_dir, db_url, "3", clock=clock, out=out) == 0
+    documents = list(yaml.safe_load_all((content_dir / "segments/personas.yaml").read_text()))
+    assert {d["when"]["version"] for d in documents} == {2}
+    assert len(documents) == 3
+    assert (content_dir / "segments/models/personas-v1").is_dir()  # history is kept
+    write(
+        content_dir,
+        "segments/mine.yaml",
+        "segment: mine\npriority: 0\nwhen: {trait: plan, equals: pro}\n",
+    )
+    assert discover_command(content_dir, db_url, "2", name="mine", clock=clock, out=out) == 1
+
+
+def send(client: TestClient, *messages: dict[str, Any]) -> None:
+    response = client.post("/v1/batch", json={"batch": list(messages)}, auth=AUTH)
+    assert response.status_code == 200, response.text
+
+
+def persona_segment(catalog: Catalog, sketches: list[Sketch], truth: list[int], role: str) -> str:
+    """The discovered segment most of the planted role's profiles were assigned to."""
+    model = catalog.models["personas@1"]
+    clusters = np.array(model.outputs(sketches, sketches[0].signup_at))
+    index = next(i for i, p in enumerate(PERSONAS) if p["role"] == role)
+    cluster = int(np.bincount(clusters[np.array(truth) == index]).argmax())
+    return next(name for name, s in catalog.segments.items() if s.when.cluster == cluster)  # type: ignore[union-attr]
+
+
+def test_ingestion_assigns_new_signups_to_their_discovered_persona(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    catalog: Catalog,
+    seeded: tuple[list[Sketch], list[int]],
+) -> None:
+    sketches, truth = seeded
+    traits = {"role": "developer", "plan": "pro", "company": {"employee_count": 70}}
+    send(client, {"type": "identify", "userId": "dana", "traits": traits})
+    send(
+        client,
+        {"type": "track", "userId": "dana", "event": "signed_up"},
+        *({"type": "track", "userId": "dana", "event": "api_called"} for _ in range(12)),
+    )
+    dana = client.get("/v1/profiles/dana", headers=admin_headers).json()
+    assert dana["persona"] == persona_segment(catalog, sketches, truth, "developer")
+    # Unknown categories and missing traits: still exactly one persona, no error.
+    send(client, {"type": "identify", "userId": "zed", "traits": {"role": "astronaut", "plan": 3}})
+    send(client, {"type": "track", "userId": "zed", "event": "signed_up"})
+    zed = client.get("/v1/profiles/zed", headers=admin_headers).json()
+    assert len(zed["segments"]) == 1
+    assert zed["persona"] in catalog.segments
+
+
+def test_bad_arguments_and_empty_databases_are_reported(
+    content_dir: Path, db_url: str, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert discover_command(content_dir, db_url, "one", clock=clock) == 2
+    assert discover_command(content_dir, db_url, "auto", window="3 days", clock=clock) == 2
+    assert discover_command(content_dir, db_url, "auto", name="Bad Name", clock=clock) == 2
+    assert discover_command(content_dir, db_url, "auto", clock=clock) == 1
+    assert "no profile signed up more than 72 hours ago" in capsys.readouterr().err
