@@ -120,6 +120,20 @@ def validate(
 
 
 @app.command()
+def demo(
+    users: int = typer.Option(5_000, help="Simulated users."),
+    days: int = typer.Option(30, help="Simulated days."),
+    seed: int = typer.Option(7, help="Random seed."),
+    serve: bool = typer.Option(False, "--serve", help="Keep the API running afterwards."),
+    port: int = typer.Option(8000, help="Port for --serve."),
+) -> None:
+    """Run a simulated SaaS onboarding end to end through the API and report on it."""
+    from engine.demo.main import run
+
+    raise typer.Exit(run(users=users, days=days, seed=seed, serve=serve, port=port))
+
+
+@app.command()
 def simulate(
     profile: Path = typer.Option(..., help='JSON: {"user_id": ..., "traits": {...}}'),
     events: Path = typer.Option(..., help='JSON lines: {"at": "2h", "event": ...}'),

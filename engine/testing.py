@@ -83,7 +83,7 @@ class Simulation:
     ):
         self.catalog = content if isinstance(content, Catalog) else _load(Path(content))
         self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
-        self.engine = create_db_engine(f"sqlite:///{self._dir / 'sim.db'}")
+        self.engine = create_db_engine(f"sqlite:///{self._dir / 'sim.db'}", durable=False)
         upgrade(self.engine)
         self.start = start
         self.clock = FrozenClock(start)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from engine.catalog.catalog import Catalog
 from engine.channels.base import Channel, Message, SendResult
@@ -58,30 +58,38 @@ class Dispatcher:
         self.rng = rng or random.Random()
 
     def run_once(self, limit: int = 100) -> int:
-        """Send what is due now; returns how many deliveries were attempted."""
+        """Send what is due now; returns how many deliveries were attempted.
+
+        One transaction claims the batch, one read decides the guardrails and suppressions,
+        and one transaction records every outcome: a crash before that last commit leaves
+        the rows `sending`, so they are sent again after the lease (never lost).
+        """
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             ids = repo.claim_deliveries(BulkWriter(conn), now, now - self.lease, limit)
             rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
-            people = {
-                pid: (uid, traits)
-                for pid, uid, traits in conn.execute(
-                    select(profiles.c.id, profiles.c.user_id, profiles.c.traits).where(
-                        profiles.c.id.in_({r["profile_id"] for r in rows})
-                    )
-                )
-            }
-        for row in sorted(rows, key=self._priority_first):
-            user_id, traits = people.get(row["profile_id"], (None, {}))
-            with write_transaction(self.engine) as conn:
-                held = self.guardrails.hold(conn, row, traits, self.clock.now())
+        if not rows:
+            return 0
+        outcomes: list[tuple[int, dict[str, Any]]] = []
+        journey: list[dict[str, Any]] = []
+        sent_now: dict[tuple[int, str], int] = {}
+        with self.engine.connect() as conn:
+            people = _people(conn, {r["profile_id"] for r in rows})
+            for row in sorted(rows, key=self._priority_first):
+                user_id, traits = people.get(row["profile_id"], (None, {}))
+                key = (row["profile_id"], row["channel"])
+                held = self.guardrails.hold(conn, row, traits, now, sent_now.get(key, 0))
                 if held is not None:
-                    repo.finish_delivery(conn, row["id"], held.values)
-                    repo.add_journey(BulkWriter(conn), [held.journey])
+                    outcomes.append((row["id"], held.values))
+                    journey.append(held.journey)
                     continue
-            outcome = self._attempt(row, user_id or str(row["profile_id"]), traits)
-            with write_transaction(self.engine) as conn:
-                repo.finish_delivery(conn, row["id"], self._record(row, outcome))
+                outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
+                if isinstance(outcome, SendResult) and outcome.status == "sent":
+                    sent_now[key] = sent_now.get(key, 0) + 1
+                outcomes.append((row["id"], self._record(row, outcome)))
+        with write_transaction(self.engine) as conn:
+            repo.finish_deliveries(conn, outcomes)
+            repo.add_journey(BulkWriter(conn), journey)
         return len(rows)
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
@@ -90,7 +98,7 @@ class Dispatcher:
         return -(flow.priority if flow else 0), row["id"]
 
     def _attempt(
-        self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]
+        self, conn: Connection, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]
     ) -> SendResult | str:
         """The channel's answer, or the reason the delivery must be skipped."""
         channel = self.channels.get(row["channel"])
@@ -102,17 +110,13 @@ class Dispatcher:
             return str(exc)
         except TemplateError as exc:
             return SendResult("failed", f"template error: {exc}")
-        if message.channel == "email" and self._suppressed(message.recipient):
+        if message.channel == "email" and is_suppressed(conn, email_hash(message.recipient)):
             return "suppressed (unsubscribed)"
         try:
             return channel.send(message)
         except Exception as exc:  # a channel bug is a transient failure, never a crash
             log.exception("channel %s raised", row["channel"])
             return SendResult("retry", f"{type(exc).__name__}: {exc}")
-
-    def _suppressed(self, address: str) -> bool:
-        with self.engine.connect() as conn:
-            return is_suppressed(conn, email_hash(address))
 
     def _message(self, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]) -> Message:
         catalog = self.catalog()
@@ -163,3 +167,10 @@ class Dispatcher:
         """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
         ceiling = min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1))
         return timedelta(seconds=self.rng.uniform(0.5, 1.0) * ceiling.total_seconds())
+
+
+def _people(conn: Connection, ids: set[int]) -> dict[int, tuple[str | None, dict[str, Any]]]:
+    query = select(profiles.c.id, profiles.c.user_id, profiles.c.traits)
+    return {
+        pid: (uid, traits) for pid, uid, traits in conn.execute(query.where(profiles.c.id.in_(ids)))
+    }

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
 
 from engine.audience.repository import memberships
 from engine.store.bulk import BulkWriter
@@ -220,8 +220,14 @@ def deliveries_by_id(conn: Connection, ids: Iterable[int]) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
-def finish_delivery(conn: Connection, delivery_id: int, values: dict[str, Any]) -> None:
-    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+def finish_deliveries(conn: Connection, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
+    """Record each delivery's outcome; one executemany per set of columns changed."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for delivery_id, values in outcomes:
+        by_shape.setdefault(tuple(sorted(values)), []).append({"did": delivery_id, **values})
+    for shape, rows in by_shape.items():
+        stmt = update(deliveries).where(deliveries.c.id == bindparam("did"))
+        conn.execute(stmt.values({name: bindparam(name) for name in shape}), rows)
 
 
 def fired_at(conn: Connection, flow: str) -> datetime | None:

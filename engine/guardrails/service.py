@@ -30,9 +30,18 @@ class Guardrails:
     quiet: QuietHours | None = None
 
     def hold(
-        self, conn: Connection, row: Mapping[str, Any], traits: Mapping[str, Any], now: datetime
+        self,
+        conn: Connection,
+        row: Mapping[str, Any],
+        traits: Mapping[str, Any],
+        now: datetime,
+        sent_in_batch: int = 0,
     ) -> Held | None:
-        """Why `row` must not be sent now (delayed or skipped), or None to send it."""
+        """Why `row` must not be sent now (delayed or skipped), or None to send it.
+
+        `sent_in_batch`: messages to this profile on this channel sent earlier in the same
+        dispatcher batch, not yet recorded in the database.
+        """
         if row["channel"] not in GUARDED:
             return None
         if self.quiet is not None:
@@ -43,8 +52,10 @@ class Guardrails:
                 reason = f"quiet hours until {local} {zone.key}"
                 values = {"status": "pending", "next_attempt_at": until, "reason": reason}
                 return self._held(row, now, values, "delayed", reason)
+        if not (self.cap.per_day or self.cap.per_week):
+            return None
         day, week = repo.recent_sends(conn, row["profile_id"], row["channel"], now)
-        broken = self.cap.broken(day, week, row["channel"])
+        broken = self.cap.broken(day + sent_in_batch, week + sent_in_batch, row["channel"])
         if broken is not None:
             values = {"status": "skipped", "reason": broken, "next_attempt_at": None}
             return self._held(row, now, values, "skipped", broken)

@@ -26,8 +26,12 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_db_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, full fsync on commit and enforced foreign keys."""
+def create_db_engine(url: str, *, durable: bool = True) -> Engine:
+    """Create an engine; SQLite gets WAL, full fsync on commit and enforced foreign keys.
+
+    `durable=False` (throwaway databases: the demo, simulations) syncs WAL only at
+    checkpoints: a power cut may lose the last commits, never corrupt the file.
+    """
     url = normalize_url(url)
     options: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
     if not url.startswith("sqlite"):
@@ -37,11 +41,11 @@ def create_db_engine(url: str) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, "FULL" if durable else "NORMAL")
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     # pysqlite's own transaction handling cannot emit BEGIN IMMEDIATE; take it over
     # (the recipe from SQLAlchemy's SQLite dialect documentation).
     @event.listens_for(engine, "connect")
@@ -52,7 +56,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # across power loss, which is what "stored before 200" promises.
         for pragma in (
             "journal_mode=WAL",
-            "synchronous=FULL",
+            f"synchronous={synchronous}",
             "foreign_keys=ON",
             "busy_timeout=10000",
         ):

@@ -1,0 +1,1 @@
+"""`parcours demo`: a simulated SaaS onboarding, end to end, through the real HTTP API."""

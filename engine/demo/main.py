@@ -1,0 +1,61 @@
+"""`parcours demo`: run the simulation, print the summary, write the report, maybe serve."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from engine.demo.report import render_html, render_text, summarize
+from engine.demo.runner import ADMIN_KEY, DemoConfig, run_demo
+from engine.demo.server import serve_in_thread
+
+
+def run(*, users: int, days: int, seed: int, serve: bool, port: int) -> int:
+    config = DemoConfig(users=users, days=days, seed=seed)
+    typer.echo(f"Simulating {users:,} users over {days} days (SQLite in {config.directory})")
+    started = time.monotonic()
+    with typer.progressbar(length=1, label="days") as bar:
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - last[0])
+            last[0] = done
+
+        demo = run_demo(config, progress)
+    elapsed = time.monotonic() - started
+    with demo.engine.connect() as conn:
+        summary = summarize(conn, demo.state.catalog, demo.clock.now())
+    typer.echo("")
+    typer.echo(render_text(summary))
+    facts = {
+        "users": f"{users:,}",
+        "events through the API": f"{demo.events:,}",
+        "HTTP requests": f"{demo.requests:,}",
+        "seconds": f"{elapsed:.0f}",
+    }
+    report = Path(config.directory) / "report.html"
+    report.write_text(render_html(summary, facts), encoding="utf-8")
+    typer.echo(f"\n{demo.events:,} events and {demo.requests:,} requests in {elapsed:.0f} s")
+    typer.echo(f"Report: {report}   Emails: {demo.settings.outbox_dir}")
+    if serve:
+        _serve(demo, port)
+    return 0
+
+
+def _serve(demo: object, port: int) -> None:
+    from engine.demo.runner import DemoRun
+
+    assert isinstance(demo, DemoRun)
+    from engine.api.app import create_app
+
+    app = create_app(demo.settings, engine=demo.engine, clock=demo.clock)
+    with serve_in_thread(app, port) as url:
+        typer.echo(f"Serving on {url} (admin key {ADMIN_KEY}); Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
