@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install serve test test-slow lint format bench
+.PHONY: install demo serve test test-slow lint format bench
 
 install: $(VENV)/.installed
 
@@ -12,6 +12,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+# The main job: a simulated SaaS onboarding end to end (SQLite, in-process worker, file outbox).
+demo: install
+	$(BIN)/parcours demo
 
 serve: install
 	$(BIN)/parcours serve
