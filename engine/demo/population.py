@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-HELPFUL = {"guided-first-campaign": 0.9, "templates-tour": 0.5, "start-from-a-template": 0.3}
+HELPFUL = {"guided-first-campaign": 0.6, "templates-tour": 1.5, "start-from-a-template": 0.3}
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Persona:
 
 
 PERSONAS = (
-    Persona("beginner_marketer", 0.35, 0.55, 0.05, 1.0, 0.7, 0.25, 0.05),
+    Persona("beginner_marketer", 0.35, 0.55, 0.03, 1.0, 0.7, 0.25, 0.05),
     Persona("power_user", 0.20, 0.85, 0.30, 0.1, 0.2, 0.5, 0.25),
     Persona("team_admin", 0.20, 0.60, 0.10, 0.4, 0.5, 0.35, 0.3),
     Persona("trial_evaluator", 0.25, 0.65, 0.09, 0.6, 0.5, 0.3, 0.12),

@@ -110,7 +110,8 @@ def _step(run: DemoRun, http: httpx.Client, rng: random.Random, at: datetime) ->
         day = (at - user.signup_at).days
         messages += [m | {"userId": user.user_id} for m in day_events(user, rng, day)]
     _send(run, http, messages, at)
-    viewers = due + [u for u in active if (at - u.signup_at).days in POLL_DAYS]
+    later = [u for u in active if (at - u.signup_at).days in POLL_DAYS and rng.random() < 0.5]
+    viewers = due + later
     for user in viewers:
         _use_inapp(run, http, user, rng)
     run.clock.advance(STEP)
@@ -139,6 +140,8 @@ def _use_inapp(run: DemoRun, http: httpx.Client, user: SimUser, rng: random.Rand
     items = http.get(f"/v1/inapp/{user.user_id}", headers=headers, auth=auth).json()["items"]
     run.requests += 1
     for item in items:
+        if item["kind"] == "tip" and rng.random() < 0.5:
+            continue  # many tips are simply ignored
         done = user.persona.completes if item["kind"] == "tutorial" else 0.6
         outcome = "completed" if rng.random() < done else "dismissed"
         http.post(f"/v1/inapp/{user.user_id}/{item['id']}/{outcome}", headers=headers, auth=auth)
