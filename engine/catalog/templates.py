@@ -88,12 +88,26 @@ def render_context(user_id: str, traits: Mapping[str, Any]) -> dict[str, Any]:
     return {"user_id": user_id, "traits": traits}
 
 
+_SUBJECTS: dict[tuple[int, str], Any] = {}
+
+
+def _subject(environment: Environment, source: str) -> Any:
+    """Subjects are short templates compiled once per environment (compiling costs ~1 ms)."""
+    key = (id(environment), source)
+    compiled = _SUBJECTS.get(key)
+    if compiled is None:
+        if len(_SUBJECTS) > 4096:
+            _SUBJECTS.clear()
+        compiled = _SUBJECTS[key] = environment.from_string(source)
+    return compiled
+
+
 def render_email(
     environment: Environment, template: EmailTemplate, context: Mapping[str, Any]
 ) -> RenderedEmail:
     """Render all parts of one email. Raises Jinja errors; `validate` has already rendered
     the preview profile, so a failure here means the real profile lacks a variable."""
-    subject = environment.from_string(template.subject).render(context)
+    subject = _subject(environment, template.subject).render(context)
     html = environment.get_template(template.html).render(context)
     text = environment.get_template(template.text).render(context) if template.text else None
     return RenderedEmail(subject=" ".join(subject.split()), html=html, text=text)

@@ -12,8 +12,10 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -77,23 +79,27 @@ def render_message(
 
 # RFC 5322 allows 998-character lines; folding at 78 would RFC 2047-encode the long signed
 # URLs in List-Unsubscribe, which mailbox providers then cannot use.
-POLICY = email.policy.SMTP.clone(max_line_length=998)
+POLICY = email.policy.compat32.clone(max_line_length=998, linesep="\r\n")
 
 
-def to_mime(message: Message, sender: str, sent_at: Any) -> EmailMessage:
-    mime = EmailMessage(policy=POLICY)
+def to_mime(message: Message, sender: str, sent_at: Any) -> MIMEMultipart:
+    """multipart/alternative (text, then HTML), built with the compat32 classes: the
+    policy-based EmailMessage spent more time parsing our own headers than rendering."""
+    mime = MIMEMultipart("alternative", policy=POLICY)
     mime["From"] = sender
     mime["To"] = message.recipient
-    mime["Subject"] = message.subject
+    mime["Subject"] = (
+        str(Header(message.subject, "utf-8")) if not message.subject.isascii() else message.subject
+    )
     mime["Date"] = format_datetime(sent_at)
-    domain = sender.rpartition("@")[2] or "parcours.local"
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "parcours.local"
     # Deterministic: a resend after a crash carries the same id, so receivers can drop it.
     mime["Message-ID"] = f"<delivery-{message.delivery_id}@{domain}>"
     for name, value in message.headers.items():
         mime[name] = value
-    mime.set_content(message.text or message.subject)
+    mime.attach(MIMEText(message.text or message.subject, "plain", "utf-8", policy=POLICY))
     if message.html:
-        mime.add_alternative(message.html, subtype="html")
+        mime.attach(MIMEText(message.html, "html", "utf-8", policy=POLICY))
     return mime
 
 
