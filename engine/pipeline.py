@@ -20,6 +20,7 @@ from engine.catalog.catalog import Catalog
 from engine.flows.service import Occurrence, RuntimeResult, handle_occurrences
 from engine.ingest.schemas import AnyMessage
 from engine.ingest.service import IngestResult, store_messages
+from engine.webhooks.service import publish_occurrences
 
 
 @dataclass(frozen=True)
@@ -39,4 +40,5 @@ def process_messages(
         for pid, name, properties in (*ingested.events, *audience.occurrences)
     ]
     runtime = handle_occurrences(conn, catalog, occurrences, now, ingested.changes)
+    publish_occurrences(conn, catalog, audience.occurrences, now)
     return PipelineResult(ingested, audience, runtime)

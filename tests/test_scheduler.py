@@ -12,6 +12,8 @@ def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
         "reevaluate_audience": 300,
         "run_timers": 1,
         "send_deliveries": 1,
+        "send_webhooks": 1,
+        "purge_webhooks": 86_400,
         "start_scheduled_flows": 30,
     }
 

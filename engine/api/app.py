@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -19,7 +20,12 @@ from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.channels.base import Channel
 from engine.channels.dispatch import Dispatcher
 from engine.channels.endpoints import router as email_links_router
-from engine.channels.registry import default_channels, email_options, guardrails_of
+from engine.channels.registry import (
+    default_channels,
+    email_options,
+    guardrails_of,
+    webhook_sender,
+)
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import ConfigurationError
@@ -29,6 +35,7 @@ from engine.inapp.endpoints import router as inapp_router
 from engine.ingest.endpoints import router as ingest_router
 from engine.profiles.endpoints import router as profiles_router
 from engine.store.db import create_db_engine
+from engine.webhooks.endpoints import router as webhooks_router
 
 
 def create_app(
@@ -54,17 +61,27 @@ def create_app(
         clock=clock,
         catalog=catalog,
         catalog_loaded_at=clock.now(),
+        webhooks=webhook_sender(settings),
     )
     state.dispatcher = Dispatcher(
         state.engine,
         lambda: state.catalog,
-        channels if channels is not None else default_channels(settings, clock),
+        channels
+        if channels is not None
+        else default_channels(settings, clock, state.webhooks, state.engine),
         clock,
         email_options(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         guardrails=guardrails_of(settings),
     )
-    app = FastAPI(title="Parcours", version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if state.webhooks is not None:
+            state.webhooks.close()
+
+    app = FastAPI(title="Parcours", version=__version__, lifespan=lifespan)
     app.state.parcours = state
     install_error_handlers(app)
     app.include_router(ingest_router)
@@ -74,6 +91,7 @@ def create_app(
     app.include_router(inapp_router)
     app.include_router(email_links_router)
     app.include_router(experiments_router)
+    app.include_router(webhooks_router)
     app.include_router(system_router)
     if settings.cors_origins:
         app.add_middleware(

@@ -15,6 +15,7 @@ from engine.catalog.problems import Problem
 from engine.channels.dispatch import Dispatcher
 from engine.clock import Clock
 from engine.config import Settings
+from engine.webhooks.sender import WebhookSender
 
 
 def fingerprint(secret: str) -> str:
@@ -33,6 +34,7 @@ class AppState:
     rejected_reload: list[Problem] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
     dispatcher: Dispatcher | None = None
+    webhooks: WebhookSender | None = None
 
     def source_for(self, write_key: str | None) -> str | None:
         """The source fingerprint of a valid write key, else None (constant-time compare)."""

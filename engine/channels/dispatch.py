@@ -28,6 +28,9 @@ from engine.guardrails.service import Guardrails
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
+from engine.webhooks.events import WebhookEvent, delivery_events
+from engine.webhooks.service import publish
+from engine.webhooks.steps import step_message
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
@@ -72,6 +75,7 @@ class Dispatcher:
             return 0
         outcomes: list[tuple[int, dict[str, Any]]] = []
         journey: list[dict[str, Any]] = []
+        events: list[WebhookEvent] = []
         sent_now: dict[tuple[int, str], int] = {}
         with self.engine.connect() as conn:
             people = _people(conn, {r["profile_id"] for r in rows})
@@ -87,9 +91,11 @@ class Dispatcher:
                 if isinstance(outcome, SendResult) and outcome.status == "sent":
                     sent_now[key] = sent_now.get(key, 0) + 1
                 outcomes.append((row["id"], self._record(row, outcome)))
+                events += delivery_events(row, outcomes[-1][1], user_id)
         with write_transaction(self.engine) as conn:
             repo.finish_deliveries(conn, outcomes)
             repo.add_journey(BulkWriter(conn), journey)
+            publish(conn, self.catalog(), events, self.clock.now())
         return len(rows)
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
@@ -134,15 +140,7 @@ class Dispatcher:
         endpoint = catalog.endpoints.get(row["content"])
         if endpoint is None:
             raise NotDeliverable(f"endpoint '{row['content']}' is no longer in the catalog")
-        payload = {
-            "type": "flow.step",
-            "delivery_id": row["id"],
-            "flow": row["flow"],
-            "step": row["step"],
-            "user_id": user_id,
-            "traits": traits,
-        }
-        return Message(row["id"], "webhook", endpoint.url, payload=payload)
+        return step_message(endpoint, row, user_id, traits)
 
     def _record(self, row: Mapping[str, Any], outcome: SendResult | str) -> dict[str, Any]:
         now = self.clock.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import Engine
 
 from engine.channels.base import Channel
 from engine.channels.email import EmailOptions, OutboxTransport
@@ -13,11 +14,28 @@ from engine.clock import Clock
 from engine.config import Settings
 from engine.guardrails.rules import FrequencyCap, QuietHours
 from engine.guardrails.service import Guardrails
+from engine.webhooks.sender import WebhookSender
+from engine.webhooks.tasks import StepAttemptLog
 
 
-def default_channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
+def default_channels(
+    settings: Settings,
+    clock: Clock,
+    webhooks: WebhookSender | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Channel]:
     client = httpx.Client(timeout=10.0, follow_redirects=False)
-    return {"email": email_transport(settings, clock, client), "webhook": WebhookTransport(client)}
+    attempts = StepAttemptLog(engine, clock) if engine is not None else None
+    webhook = WebhookTransport(sender=webhooks or webhook_sender(settings), attempts=attempts)
+    return {"email": email_transport(settings, clock, client), "webhook": webhook}
+
+
+def webhook_sender(settings: Settings) -> WebhookSender:
+    return WebhookSender.create(
+        allow_private=settings.webhook_allow_private,
+        timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
 
 
 def email_transport(settings: Settings, clock: Clock, client: httpx.Client) -> Channel:

@@ -43,6 +43,8 @@ from engine.flows.interpreter import (
 from engine.flows.versions import current_version, flow_of_version
 from engine.flows.writes import RunWrites
 from engine.ml.scoring import model_dependencies, model_uses
+from engine.webhooks.events import WebhookEvent, flow_events
+from engine.webhooks.service import publish
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,7 @@ class RunContext:
         self.now = now
         self.result = RuntimeResult()
         self.writes = RunWrites()
+        self.exposures: list[WebhookEvent] = []  # experiment.exposed, published on flush
         self.profiles = audience_repo.load_audience(conn, profile_ids, _flow_event_names(catalog))
         found = repo.open_runs(conn, profile_ids) if runs is None else runs
         self.runs: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in found}
@@ -173,7 +176,11 @@ class RunContext:
         return [r for r in self.runs.values() if r["status"] in repo.OPEN]
 
     def flush(self) -> None:
+        users = {pid: stored.user_id for pid, stored in self.profiles.items()}
+        events = flow_events(self.writes.journey, self.runs, users) + self.exposures
         self.writes.flush(self.conn)
+        publish(self.conn, self.catalog, events, self.now)
+        self.exposures = []
 
     # -- facts ------------------------------------------------------------------------------
 
@@ -225,6 +232,10 @@ class RunContext:
                 holdout=holdout,
             )
             variant, held_out = assigned.variant, assigned.holdout
+            if assigned.is_new:
+                data = {"experiment": flow.experiment.key, "variant": variant, "flow": flow.flow}
+                event = WebhookEvent("experiment.exposed", stored.user_id, data, profile_id)
+                self.exposures.append(event)
         run = self._new_run(flow, profile_id, variant)
         self._journey(
             run, None, "flow", "entered", {"trigger": flow.trigger.kind, "variant": variant}

@@ -11,6 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from engine.api.state import AppState
 from engine.audience.tasks import reevaluate_time_relative
 from engine.flows.tasks import fire_schedules, run_due_timers
+from engine.webhooks.tasks import purge_webhook_history, send_due_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,27 @@ def send_deliveries(state: AppState) -> None:
         pass
 
 
+def send_webhooks(state: AppState) -> None:
+    """Send due webhook messages (event subscriptions), until none is due."""
+    assert state.webhooks is not None
+    while (
+        send_due_webhooks(
+            state.engine,
+            state.catalog,
+            state.webhooks,
+            state.clock,
+            max_attempts=state.settings.webhook_max_attempts,
+        )
+        > 0
+    ):
+        pass
+
+
+def purge_webhooks(state: AppState) -> None:
+    """Forget delivered and dead webhook messages and attempt logs older than 30 days."""
+    purge_webhook_history(state.engine, state.clock)
+
+
 def start_scheduled_flows(state: AppState) -> None:
     """Start flows whose cron time has come."""
     fire_schedules(state.engine, state.catalog, state.clock.now())
@@ -55,6 +77,8 @@ def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseSch
         (reevaluate_audience, state.settings.audience_interval_seconds),
         (run_timers, tick),
         (send_deliveries, tick),
+        (send_webhooks, tick),
+        (purge_webhooks, 86_400),
         (start_scheduled_flows, 30),
     ]
     for job, seconds in jobs:

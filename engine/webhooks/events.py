@@ -87,6 +87,32 @@ def delivery_events(
     return [WebhookEvent(f"delivery.{status}", user_id, data, delivery["profile_id"])]
 
 
+RUN_ENDS = ("completed", "converted", "exited", "failed")
+
+
+def flow_events(
+    journey: Iterable[Mapping[str, Any]],
+    runs: Mapping[int, Mapping[str, Any]],
+    user_ids: Mapping[int, str | None],
+) -> list[WebhookEvent]:
+    """`flow.entered` and `flow.ended` from a batch's journey rows (kind `flow`), whose
+    runs are in `runs` by id."""
+    events = []
+    for entry in journey:
+        run = runs.get(entry["run_id"])
+        if entry["kind"] != "flow" or run is None:
+            continue
+        pid, detail = run["profile_id"], entry["detail"] or {}
+        data = {"flow": run["flow"], "run_id": entry["run_id"]}
+        if entry["outcome"] == "entered":
+            data |= {"variant": detail.get("variant"), "trigger": detail.get("trigger")}
+            events.append(WebhookEvent("flow.entered", user_ids.get(pid), data, pid))
+        elif entry["outcome"] in RUN_ENDS:
+            data |= {"status": entry["outcome"], "reason": detail.get("reason")}
+            events.append(WebhookEvent("flow.ended", user_ids.get(pid), data, pid))
+    return events
+
+
 def new_message_id() -> str:
     """The `webhook-id` of a new message: random, so two installations posting to one
     receiver never collide; it stays the same on every retry and replay."""

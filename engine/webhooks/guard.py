@@ -83,11 +83,16 @@ class AddressGuard:
         return found
 
     def check_url(self, url: str | httpx.URL) -> list[str]:
-        """`addresses` for a URL's host and port (a pre-flight check)."""
+        """`addresses` for a URL's host and port (a pre-flight check, raising what httpx
+        would: `Refused`, or httpx.ConnectError if the host does not resolve)."""
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https"):
             raise Refused(f"only http and https URLs are webhook destinations, not {url}")
-        return self.addresses(parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80))
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            return self.addresses(parsed.host, port)
+        except httpcore.ConnectError as exc:
+            raise httpx.ConnectError(str(exc)) from exc
 
 
 class GuardedBackend(httpcore.NetworkBackend):

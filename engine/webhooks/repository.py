@@ -125,6 +125,13 @@ def claim_messages(
     return sorted(int(row[0]) for row in writer.fetch(sql + " RETURNING id", params))
 
 
+def renew_lease(conn: Connection, ids: Collection[int], now: datetime) -> None:
+    """Keep claimed messages this worker has not sent yet from looking abandoned."""
+    if ids:
+        where = messages.c.id.in_(list(ids)), messages.c.status == "sending"
+        conn.execute(update(messages).where(*where).values(updated_at=now))
+
+
 def messages_by_id(conn: Connection, ids: Collection[int]) -> list[RowMapping]:
     query = select(messages).where(messages.c.id.in_(list(ids))).order_by(messages.c.id)
     return list(conn.execute(query).mappings())
@@ -188,7 +195,17 @@ def add_attempts(writer: BulkWriter, rows: Sequence[dict[str, Any]]) -> None:
     )
 
 
-def requeue(conn: Connection, where: ColumnElement[bool], now: datetime) -> list[int]:
+def requeue_message(conn: Connection, message_row: int, now: datetime) -> bool:
+    """One dead message back to `pending`; False if it is not dead."""
+    return bool(_requeue(conn, messages.c.id == message_row, now))
+
+
+def requeue_endpoint(conn: Connection, ref: EndpointRef, now: datetime) -> int:
+    """Every dead message of an endpoint back to `pending`; returns how many."""
+    return len(_requeue(conn, ref.where(messages), now))
+
+
+def _requeue(conn: Connection, where: ColumnElement[bool], now: datetime) -> list[int]:
     """Dead messages matching `where` back to `pending` with a fresh retry budget."""
     stmt = (
         update(messages)

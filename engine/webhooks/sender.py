@@ -7,7 +7,7 @@ them alike: status code, an excerpt of the answer, the error and how long it too
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -54,7 +54,7 @@ class WebhookSender:
     checks addresses at connect time; a client passed in (a test's MockTransport, a legacy
     caller) gets the same check as a pre-flight before each request.
 
-    `concurrency` requests are in flight at once (`map`), so one slow receiver delays the
+    `concurrency` requests are in flight at once (`imap`), so one slow receiver delays the
     others by at most its share of the threads, not by its whole timeout per message.
     """
 
@@ -82,13 +82,14 @@ class WebhookSender:
     ) -> WebhookSender:
         return cls(AddressGuard(allow_private), timeout=timeout, concurrency=concurrency)
 
-    def map(self, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """`work` over `items` with up to `concurrency` at once, results in order."""
+    def imap(self, work: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """`work` over `items` with up to `concurrency` at once; results in order, each as
+        soon as it and those before it are done."""
         if self.concurrency == 1 or len(items) < 2:
-            return [work(item) for item in items]
+            return (work(item) for item in items)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhooks")
-        return list(self._pool.map(work, items))
+        return self._pool.map(work, items)
 
     def deliver(
         self, url: str, message_id: str, payload: Mapping[str, Any], keys: Sequence[bytes]

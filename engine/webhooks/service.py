@@ -5,6 +5,7 @@ transaction, the one that records the facts reported, so a message exists exactl
 fact does; `engine.webhooks.tasks.send_due_webhooks` sends it after commit.
 
     EngineError
+    ├── BadRequest (400)    a cursor that no page handed out
     ├── NotFound (404)      no such endpoint or message
     └── Conflict (409)      content endpoints are edited in content; only dead messages replay
 """
@@ -19,7 +20,7 @@ from sqlalchemy import Connection, RowMapping
 
 from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Endpoint
-from engine.errors import EngineError, NotFound
+from engine.errors import BadRequest, EngineError, NotFound
 from engine.store.bulk import BulkWriter
 from engine.webhooks import repository as repo
 from engine.webhooks.events import (
@@ -208,7 +209,7 @@ def _cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not cursor.isdigit():
-        raise NotFound(f"invalid cursor {cursor!r}")
+        raise BadRequest(f"invalid cursor {cursor!r}: pass the next_cursor of a previous page")
     return int(cursor)
 
 
@@ -254,7 +255,7 @@ def replay_message(conn: Connection, message_id: str, now: datetime) -> MessageP
     row = repo.message_by_webhook_id(conn, message_id)
     if row is None:
         raise NotFound(f"no webhook message {message_id!r}")
-    if not repo.requeue(conn, repo.messages.c.id == row["id"], now):
+    if not repo.requeue_message(conn, row["id"], now):
         raise Conflict(f"message {message_id!r} is {row['status']}; only dead messages replay")
     replayed = repo.message_by_webhook_id(conn, message_id)
     assert replayed is not None
@@ -264,7 +265,7 @@ def replay_message(conn: Connection, message_id: str, now: datetime) -> MessageP
 def replay_endpoint(conn: Connection, catalog: Catalog, key: str, now: datetime) -> Replayed:
     """Send every dead message of an endpoint again (after fixing the receiver)."""
     ref = _known(conn, catalog, key)
-    return Replayed(replayed=len(repo.requeue(conn, ref.where(repo.messages), now)))
+    return Replayed(replayed=repo.requeue_endpoint(conn, ref, now))
 
 
 def _message(row: Mapping[Any, Any]) -> MessagePublic:

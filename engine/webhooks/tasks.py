@@ -1,9 +1,10 @@
 """Send due outbox messages after their transaction committed, and log every attempt.
 
-Claiming marks messages `sending` in one short transaction; outcomes are written a chunk
-at a time. A worker that dies mid-send leaves messages in `sending`; after the lease they
-are claimed again, so a crash costs at most a resend with the same `webhook-id` (receivers
-drop it), never a lost message. Failures are retried with backoff (`retry.py`); a message
+Claiming marks a batch of messages `sending` in one short transaction; the batch is sent
+`concurrency` requests at a time and its outcomes are written in one more. A worker that
+dies mid-send leaves messages in `sending`; after the lease they are claimed again, so a
+crash costs at most a resend with the same `webhook-id` (receivers drop it), never a lost
+message. Failures are retried with backoff (`retry.py`); a message
 that fails permanently or too often is dead until replayed through the API.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -31,9 +32,8 @@ from engine.webhooks.targets import EndpointGone, SecretUnavailable, message_tar
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
-# Outcomes are written every CHUNK sends: far fewer commits than one per message, and a
-# chunk (CHUNK / concurrency request timeouts at worst) ends well within the lease.
-CHUNK = 50
+# Outcomes are written at least this often (seconds) while a batch is being sent.
+FLUSH_SECONDS = 2.0
 
 
 def send_due_webhooks(
@@ -60,9 +60,11 @@ def send_due_webhooks(
     attempt = partial(
         _attempt, catalog, api, os.environ if environ is None else environ, sender, clock
     )
-    rng = rng or random.Random()
-    for start in range(0, len(rows), CHUNK):
-        _record(engine, sender.map(attempt, rows[start : start + CHUNK]), rng, max_attempts)
+    outcomes = _Outcomes(engine, clock, ids, rng or random.Random(), max_attempts)
+    outcomes.written_at = sender.stopwatch()
+    for done in sender.imap(attempt, rows):
+        outcomes.add(done, sender.stopwatch())
+    outcomes.write()
     return len(rows)
 
 
@@ -89,25 +91,52 @@ def _attempt(
         return row, Attempt("retry", error=f"{type(exc).__name__}: {exc}"), at
 
 
-def _record(
-    engine: Engine,
-    done: Sequence[tuple[Mapping[Any, Any], Attempt, datetime]],
-    rng: random.Random,
-    max_attempts: int,
-) -> None:
-    with write_transaction(engine) as conn:
-        alive = repo.existing_messages(conn, [row["id"] for row, _, _ in done])
-        kept = [item for item in done if item[0]["id"] in alive]
-        writer = BulkWriter(conn)
-        repo.finish_messages(writer, [_next_state(*item, rng, max_attempts) for item in kept])
-        repo.add_attempts(
-            writer,
-            [
-                attempt_row(attempt, at, row["message_id"], row["event_type"], row)
-                | {"message_id": row["id"], "delivery_id": None}
-                for row, attempt, at in kept
-            ],
-        )
+Done = tuple[Mapping[Any, Any], Attempt, datetime]
+
+
+class _Outcomes:
+    """Outcomes of a claimed batch, written every FLUSH_SECONDS and at the end.
+
+    Each write also renews the lease of the batch's messages not sent yet, so however slow
+    the receivers, no other worker takes them over while this one is still on them; and a
+    fast batch costs one commit, not one per message.
+    """
+
+    def __init__(
+        self, engine: Engine, clock: Clock, ids: list[int], rng: random.Random, max_attempts: int
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.waiting = set(ids)
+        self.rng = rng
+        self.max_attempts = max_attempts
+        self.done: list[Done] = []
+        self.written_at = 0.0  # stopwatch seconds
+
+    def add(self, done: Done, now: float) -> None:
+        self.done.append(done)
+        self.waiting.discard(done[0]["id"])
+        if now - self.written_at >= FLUSH_SECONDS:
+            self.write()
+            self.written_at = now
+
+    def write(self) -> None:
+        with write_transaction(self.engine) as conn:
+            alive = repo.existing_messages(conn, [row["id"] for row, _, _ in self.done])
+            kept = [item for item in self.done if item[0]["id"] in alive]
+            writer = BulkWriter(conn)
+            states = [_next_state(*item, self.rng, self.max_attempts) for item in kept]
+            repo.finish_messages(writer, states)
+            repo.add_attempts(
+                writer,
+                [
+                    attempt_row(attempt, at, row["message_id"], row["event_type"], row)
+                    | {"message_id": row["id"], "delivery_id": None}
+                    for row, attempt, at in kept
+                ],
+            )
+            repo.renew_lease(conn, self.waiting, self.clock.now())
+        self.done = []
 
 
 def _next_state(

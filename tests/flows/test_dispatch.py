@@ -83,7 +83,7 @@ def test_transient_failures_are_retried_with_backoff(
     clock.advance(timedelta(seconds=60))
     assert d.run_once() == 1
     assert status(db_engine) == ("sent", 3, None)
-    assert channel.sent[0].payload["user_id"] == "u"
+    assert channel.sent[0].payload["data"]["user_id"] == "u"
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap(

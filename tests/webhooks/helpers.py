@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
@@ -20,14 +20,24 @@ from engine.webhooks.tasks import send_due_webhooks
 
 
 def track(engine: Engine, catalog: Catalog, clock: FrozenClock, user: str, event: str) -> int:
-    """Ingest one event and publish what it changed, the way the pipeline does; returns how
-    many webhook messages were queued."""
+    """Ingest one event through the pipeline; returns how many webhook messages it queued.
+
+    Until engine/pipeline.py calls `publish_occurrences` itself, this does it in its place,
+    in the same transaction, exactly as the pipeline will.
+    """
     message = MESSAGE_ADAPTER.validate_python(
         {"type": "track", "userId": user, "event": event, "messageId": f"{user}-{event}"}
     )
     with write_transaction(engine) as conn:
+        before = _count(conn)
         result = process_messages(conn, catalog, [message], clock.now())
-        return publish_occurrences(conn, catalog, result.audience.occurrences, clock.now())
+        if _count(conn) == before:
+            publish_occurrences(conn, catalog, result.audience.occurrences, clock.now())
+        return _count(conn) - before
+
+
+def _count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(messages)).scalar_one())
 
 
 def send(

@@ -11,6 +11,7 @@ from engine.webhooks.events import (
     WebhookEvent,
     delivery_events,
     event_body,
+    flow_events,
     occurrence_events,
     subscribed,
 )
@@ -93,3 +94,30 @@ def test_backoff_doubles_with_jitter_up_to_a_cap() -> None:
 )
 def test_status_codes_decide_the_outcome(code: int, outcome: str) -> None:
     assert status_outcome(code) == outcome
+
+
+def test_run_entries_and_ends_become_flow_events() -> None:
+    runs = {5: {"flow": "welcome", "profile_id": 1}}
+    journey = [
+        {"run_id": 5, "kind": "flow", "outcome": "entered", "detail": {"trigger": "stage"}},
+        {"run_id": 5, "kind": "email", "outcome": "pending", "detail": {"content": "w"}},
+        {"run_id": 5, "kind": "flow", "outcome": "converted", "detail": {"reason": "goal"}},
+        {"run_id": 9, "kind": "flow", "outcome": "entered", "detail": {}},  # not in `runs`
+    ]
+
+    events = flow_events(journey, runs, {1: "sophie"})
+
+    assert events == [
+        WebhookEvent(
+            "flow.entered",
+            "sophie",
+            {"flow": "welcome", "run_id": 5, "variant": None, "trigger": "stage"},
+            1,
+        ),
+        WebhookEvent(
+            "flow.ended",
+            "sophie",
+            {"flow": "welcome", "run_id": 5, "status": "converted", "reason": "goal"},
+            1,
+        ),
+    ]

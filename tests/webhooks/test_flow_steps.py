@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from engine.catalog.catalog import Catalog
 from engine.channels.base import Channel, Message
 from engine.channels.dispatch import Dispatcher
-from engine.channels.email import NotDeliverable
+from engine.channels.email import EmailOptions, NotDeliverable
 from engine.channels.webhook import WebhookTransport
 from engine.clock import FrozenClock
 from engine.flows.repository import deliveries
@@ -29,6 +29,7 @@ from tests.webhooks.conftest import SECRET_ENV, endpoint_content
 from tests.webhooks.receiver import Receiver
 
 FLOW = "flow: f\ntrigger: {event: go}\nsteps: [{webhook: crm}]\n"
+OPTIONS = EmailOptions("https://p.example", "link-secret", "unsubscribe@p.example")
 
 
 class SigningDispatcher(Dispatcher):
@@ -53,7 +54,9 @@ def dispatcher(
     engine: Engine, catalog: Catalog, clock: FrozenClock, channel: Channel
 ) -> Dispatcher:
     channels = {"webhook": channel}
-    return SigningDispatcher(engine, lambda: catalog, channels, clock, random.Random(3))
+    return SigningDispatcher(
+        engine, lambda: catalog, channels, clock, OPTIONS, rng=random.Random(3)
+    )
 
 
 def delivery(engine: Engine) -> dict[str, Any]:
@@ -118,13 +121,15 @@ def test_a_webhook_step_without_its_secret_waits_instead_of_going_unsigned(
 
 
 def test_the_channel_as_registered_today_refuses_internal_addresses(
-    db_engine: Engine, catalog: Catalog, clock: FrozenClock, receiver: Receiver
+    db_engine: Engine, catalog: Catalog, clock: FrozenClock, receiver: Receiver, content_secret: str
 ) -> None:
     """The dispatcher and channel exactly as engine.channels.registry builds them today:
     the guard checks every request, although the client given knows nothing of it."""
     with httpx.Client(timeout=10.0, follow_redirects=False) as client:
-        channels = {"webhook": WebhookTransport(client)}
-        steps = Dispatcher(db_engine, lambda: catalog, channels, clock, random.Random(3))
+        channels = {"webhook": WebhookTransport(client, environ={SECRET_ENV: content_secret})}
+        steps = Dispatcher(
+            db_engine, lambda: catalog, channels, clock, OPTIONS, rng=random.Random(3)
+        )
         go(db_engine, catalog, clock, "sophie")
         steps.run_once()
 

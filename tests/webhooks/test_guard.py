@@ -165,3 +165,17 @@ def test_an_unresolvable_host_is_a_transient_failure() -> None:
     assert attempt.outcome == "retry"
     assert attempt.error is not None
     assert "cannot resolve nowhere.test" in attempt.error
+
+
+def test_the_preflight_reports_an_unresolvable_host_as_transient() -> None:
+    client = httpx.Client(transport=httpx.MockTransport(lambda _: httpx.Response(200)))
+    guard = AddressGuard(resolver=table_resolver({}))
+
+    with WebhookSender(guard, client=client) as sender:
+        attempt = sender.deliver("https://nowhere.test/hook", "msg_1", {}, [])
+
+    assert attempt.outcome == "retry"
+    assert (
+        attempt.error
+        == "ConnectError: cannot resolve nowhere.test: nowhere.test is not in the test's table"
+    )
