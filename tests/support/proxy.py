@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from tests.support.postgres import free_port
 
 
-def _read_request(conn: socket.socket) -> bytes:
+def _read_message(sock: socket.socket) -> bytes:
+    """One HTTP message (head and Content-Length body); empty if the peer closed first."""
     data = b""
     while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
+        chunk = sock.recv(65536)
         if not chunk:
             return data
         data += chunk
@@ -28,22 +29,7 @@ def _read_request(conn: socket.socket) -> bytes:
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     while len(body) < length:
-        body += conn.recv(65536)
-    return head + b"\r\n\r\n" + body
-
-
-def _read_response(upstream: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += upstream.recv(65536)
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(body) < length:
-        body += upstream.recv(65536)
+        body += sock.recv(65536)
     return head + b"\r\n\r\n" + body
 
 
@@ -70,11 +56,11 @@ class AnswerLosingProxy:
     def _handle(self, conn: socket.socket) -> None:
         with conn, socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
             while True:
-                request = _read_request(conn)
+                request = _read_message(conn)
                 if not request:
                     return
                 upstream.sendall(request)
-                response = _read_response(upstream)
+                response = _read_message(upstream)
                 self.requests += 1
                 if self.to_lose > 0:
                     self.to_lose -= 1
