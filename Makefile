@@ -23,6 +23,7 @@ serve: install
 # The suite runs every database test on SQLite and on a private PostgreSQL server.
 test: install
 	bash .ci/ensure-postgres
+	bash .ci/ensure-chromium
 	$(BIN)/pytest -m "not slow"
 
 test-slow: install

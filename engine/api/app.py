@@ -35,6 +35,7 @@ from engine.inapp.endpoints import router as inapp_router
 from engine.ingest.endpoints import router as ingest_router
 from engine.profiles.endpoints import router as profiles_router
 from engine.store.db import create_db_engine
+from engine.web.endpoints import router as dashboard_router
 from engine.webhooks.endpoints import router as webhooks_router
 
 
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(inapp_router)
     app.include_router(email_links_router)
     app.include_router(experiments_router)
+    app.include_router(dashboard_router)
     app.include_router(webhooks_router)
     app.include_router(system_router)
     if settings.cors_origins:

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered pages over the engine's data (see docs/dashboard.md)."""

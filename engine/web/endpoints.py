@@ -1,0 +1,301 @@
+"""The dashboard's routes: thin handlers that read filters, fetch a snapshot, render a page.
+
+    GET  /dashboard/login, POST /dashboard/login, POST /dashboard/logout
+    GET  /dashboard                       overview
+    GET  /dashboard/journey               journey map      ?flow= &persona= &days=
+    GET  /dashboard/funnel                funnel, cohorts  ?persona= &days=
+    GET  /dashboard/flows[/{flow}]        flows, one flow's steps and errors  ?days=
+    GET  /dashboard/experiments[/{key}]   experiments, one experiment  ?in_progress=1
+    GET  /dashboard/profiles[/{user_id}]  search by user id, one profile's timeline
+    GET  /dashboard/static/{name}         the stylesheet (public, like the login form)
+
+Every page but the login form and the stylesheet needs the session cookie; without it the
+browser is sent to the login form, which brings it back afterwards. `?refresh=1` recomputes
+a page's snapshot (engine.web.cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Hashable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, quote
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from engine.api.deps import ConnectionDep, StateDep
+from engine.api.state import AppState
+from engine.errors import NotFound
+from engine.experiments.service import list_experiments
+from engine.web import auth, figures, flow_service, service
+from engine.web.cache import SnapshotCache
+from engine.web.experiment_service import experiment_page
+from engine.web.render import PREFIX, STATIC, render
+from engine.web.sql import NO_PERSONA
+
+T = TypeVar("T")
+STATIC_FILES = {"dashboard.css": "text/css", "favicon.svg": "image/svg+xml"}
+
+
+class LoginRequired(Exception):
+    """No valid session: the browser goes to the login form, then back to `target`."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+class DashboardRoute(APIRoute):
+    """Turns a missing session into a redirect and an unknown name into an HTML 404, so
+    dashboard pages never answer with the API's JSON errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired as exc:
+                return RedirectResponse(f"{PREFIX}/login?next={quote(exc.target)}", 303)
+            except NotFound as exc:
+                return render(request, "not_found.html", 404, message=exc.message)
+
+        return route
+
+
+def require_session(request: Request, state: StateDep) -> None:
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if not auth.session_valid(state.settings.admin_key, token, state.clock.now()):
+        query = f"?{request.url.query}" if request.url.query else ""
+        raise LoginRequired(request.url.path + query)
+
+
+public = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+pages = APIRouter(
+    prefix=PREFIX,
+    route_class=DashboardRoute,
+    include_in_schema=False,
+    dependencies=[Depends(require_session)],
+)
+
+
+@public.get("/login")
+def show_login(request: Request, next: str = PREFIX) -> Response:
+    """The login form: one field, the admin key."""
+    return render(request, "login.html", next=auth.safe_next(next, PREFIX), error=None)
+
+
+@public.post("/login")
+async def log_in(request: Request, state: StateDep) -> Response:
+    """Check the admin key; on success set the session cookie and go where the user was."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    key = (form.get("admin_key") or [""])[0]
+    target = auth.safe_next((form.get("next") or [PREFIX])[0], PREFIX)
+    if not key or not state.is_admin(key):
+        error = "That is not the admin key."
+        return render(request, "login.html", 401, next=target, error=error)
+    response = RedirectResponse(target, 303)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        auth.issue_session(state.settings.admin_key, state.clock.now()),
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@public.post("/logout")
+def log_out() -> Response:
+    """Forget the session cookie."""
+    response = RedirectResponse(f"{PREFIX}/login", 303)
+    response.delete_cookie(auth.SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict")
+    return response
+
+
+@public.get("/static/{name}")
+def get_static(name: str) -> Response:
+    """The stylesheet and icon, from the package: no CDN, no external font."""
+    if name not in STATIC_FILES:
+        raise NotFound(f"no static file {name!r}")
+    headers = {"Cache-Control": "public, max-age=3600"}
+    return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=headers)
+
+
+def _snapshot(request: Request, key: Hashable, compute: Callable[[], T]) -> tuple[T, float]:
+    """The page data of `key` from this app's snapshot cache, and its age in seconds."""
+    cache: SnapshotCache | None = getattr(request.app.state, "dashboard_snapshots", None)
+    if cache is None:
+        cache = request.app.state.dashboard_snapshots = SnapshotCache()
+    refresh = request.query_params.get("refresh") == "1"
+    value = cache.get(key, compute, refresh=refresh)
+    return value, cache.age(key) or 0.0
+
+
+def _filters(
+    state: AppState, flow: str | None, persona: str | None, days: int | None
+) -> service.Filters:
+    catalog = state.catalog
+    return service.Filters(
+        flow=flow if flow in catalog.flows else None,
+        persona=persona if persona in catalog.segments or persona == NO_PERSONA else None,
+        days=days if days in service.PERIODS else service.DEFAULT_DAYS,
+    )
+
+
+def _common(state: AppState, filters: service.Filters | None = None) -> dict[str, Any]:
+    return {
+        "catalog": state.catalog,
+        "personas": [*state.catalog.segments, NO_PERSONA],
+        "periods": service.PERIODS,
+        "filters": filters or service.Filters(),
+        "now": state.clock.now(),
+    }
+
+
+@pages.get("")
+def show_overview(
+    request: Request, state: StateDep, conn: ConnectionDep, days: int | None = None
+) -> Response:
+    """Headline numbers, stage totals, signups per week, flows and experiments."""
+    filters = _filters(state, None, None, days)
+    now = state.clock.now()
+    page, age = _snapshot(
+        request,
+        ("overview", filters.days),
+        lambda: service.overview(conn, state.catalog, now, filters.days),
+    )
+    return render(
+        request,
+        "overview.html",
+        page=page,
+        figures=figures.overview_figures(page),
+        age=age,
+        **_common(state, filters),
+    )
+
+
+@pages.get("/journey")
+def show_journey_map(
+    request: Request,
+    state: StateDep,
+    conn: ConnectionDep,
+    flow: str | None = None,
+    persona: str | None = None,
+    days: int | None = None,
+) -> Response:
+    """The customer journey map of a flow (or everyone) and a persona."""
+    filters = _filters(state, flow, persona, days)
+    now = state.clock.now()
+    page, age = _snapshot(
+        request,
+        ("journey", filters),
+        lambda: service.journey_map(conn, state.catalog, now, filters),
+    )
+    return render(request, "journey.html", page=page, age=age, **_common(state, filters))
+
+
+@pages.get("/funnel")
+def show_funnel(
+    request: Request,
+    state: StateDep,
+    conn: ConnectionDep,
+    persona: str | None = None,
+    days: int | None = None,
+) -> Response:
+    """The stage funnel and signup-week cohorts, for one persona or everyone."""
+    filters = _filters(state, None, persona, days)
+    now = state.clock.now()
+    page, age = _snapshot(
+        request, ("funnel", filters), lambda: service.funnel(conn, state.catalog, now, filters)
+    )
+    return render(
+        request,
+        "funnel.html",
+        page=page,
+        figures=figures.funnel_figures(page),
+        age=age,
+        **_common(state, filters),
+    )
+
+
+@pages.get("/flows")
+def list_flows(request: Request, state: StateDep) -> Response:
+    """Every flow of the live content."""
+    return render(request, "flows.html", **_common(state))
+
+
+@pages.get("/flows/{flow}")
+def show_flow(
+    request: Request, flow: str, state: StateDep, conn: ConnectionDep, days: int | None = None
+) -> Response:
+    """One flow: runs by outcome, per-step counts, failed deliveries."""
+    filters = _filters(state, flow, None, days)
+    since = filters.since(state.clock.now())
+    page, age = _snapshot(
+        request,
+        ("flow", flow, filters.days),
+        lambda: flow_service.flow_page(conn, state.catalog, flow, since, filters.days),
+    )
+    return render(
+        request,
+        "flow.html",
+        page=page,
+        figures=figures.flow_figures(page),
+        age=age,
+        **_common(state, filters),
+    )
+
+
+@pages.get("/experiments")
+def list_experiment_pages(request: Request, state: StateDep, conn: ConnectionDep) -> Response:
+    """Every experiment with its exposures per variant."""
+    listing = list_experiments(conn, state.catalog).data
+    return render(request, "experiments.html", experiments=listing, **_common(state))
+
+
+@pages.get("/experiments/{key}")
+def show_experiment(
+    request: Request, key: str, state: StateDep, conn: ConnectionDep, in_progress: bool = False
+) -> Response:
+    """Rates, lifts with intervals, cumulative lift, SRM and personas of one experiment."""
+    now = state.clock.now()
+    page, age = _snapshot(
+        request,
+        ("experiment", key, in_progress),
+        lambda: experiment_page(conn, state.catalog, key, now, in_progress),
+    )
+    return render(
+        request,
+        "experiment.html",
+        page=page,
+        figures=figures.experiment_figures(page),
+        age=age,
+        **_common(state),
+    )
+
+
+@pages.get("/profiles")
+def search_profiles(
+    request: Request, state: StateDep, conn: ConnectionDep, user_id: str = ""
+) -> Response:
+    """Find a profile by user id (exact, else the ids starting with what was typed)."""
+    query = user_id.strip()
+    exact, matches = flow_service.search_profiles(conn, query)
+    if exact:
+        return RedirectResponse(f"{PREFIX}/profiles/{quote(query, safe='')}", 303)
+    return render(request, "profiles.html", query=query, matches=matches, **_common(state))
+
+
+@pages.get("/profiles/{user_id}")
+def show_profile(request: Request, user_id: str, state: StateDep, conn: ConnectionDep) -> Response:
+    """One profile's journey: events, stages, flow steps with reasons, deliveries, timers."""
+    page = flow_service.profile_page(conn, user_id)
+    return render(request, "profile.html", page=page, **_common(state))
+
+
+router = APIRouter()
+router.include_router(public)
+router.include_router(pages)

@@ -1,0 +1,165 @@
+"""The SQL of the flow pages (per-step counts, errors) and of the profile page.
+
+Per-step counts come from two GROUP BY statements: journey entries (what the interpreter
+decided at each step: entered, skipped and why, branch taken, waited, timed out) and
+deliveries (what the channels did: sent, skipped and why, failed and why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, case, func, select
+
+from engine.web.sql import (
+    assignments,
+    deliveries,
+    events,
+    journey,
+    memberships,
+    profiles,
+    runs,
+    stage_entries,
+)
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """Journey entries of one (step, kind, outcome, reason), and how many of their runs
+    ended converted."""
+
+    step: str
+    kind: str
+    outcome: str
+    reason: str | None
+    entries: int
+    converted: int
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    step: str
+    channel: str
+    content: str
+    status: str
+    reason: str | None
+    count: int
+
+
+def run_outcomes(
+    conn: Connection, flow: str, since: datetime | None
+) -> list[tuple[str, str | None, int]]:
+    """(status, end reason, runs) of the flow's runs entered since `since`."""
+    reason = case(
+        (runs.c.status.in_(("skipped", "exited", "failed")), runs.c.end_reason), else_=None
+    )
+    query = select(runs.c.status, reason, func.count()).where(runs.c.flow == flow)
+    if since is not None:
+        query = query.where(runs.c.entered_at >= since)
+    rows = conn.execute(query.group_by(runs.c.status, reason))
+    return [(status, why, int(n)) for status, why, n in rows]
+
+
+def step_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[StepOutcome]:
+    """Every step-level journey entry of the flow's runs, counted per outcome and reason."""
+    reason = journey.c.detail["reason"].as_string()
+    converted = func.sum(case((runs.c.status == "converted", 1), else_=0))
+    query = (
+        select(journey.c.step, journey.c.kind, journey.c.outcome, reason, func.count(), converted)
+        .select_from(journey.join(runs, runs.c.id == journey.c.run_id))
+        .where(runs.c.flow == flow, journey.c.step.is_not(None))
+        .group_by(journey.c.step, journey.c.kind, journey.c.outcome, reason)
+    )
+    if since is not None:
+        query = query.where(runs.c.entered_at >= since)
+    return [
+        StepOutcome(step, kind, outcome, why, int(n), int(c or 0))
+        for step, kind, outcome, why, n, c in conn.execute(query)
+    ]
+
+
+def delivery_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[DeliveryOutcome]:
+    """The flow's deliveries per (step, channel, content, status, reason), of the runs
+    entered since `since`."""
+    d = deliveries
+    keys = (d.c.step, d.c.channel, d.c.content, d.c.status, d.c.reason)
+    query = select(*keys, func.count()).where(d.c.flow == flow).group_by(*keys)
+    if since is not None:  # deliveries of the runs entered in the period, as for the steps
+        entered = select(runs.c.id).where(runs.c.flow == flow, runs.c.entered_at >= since)
+        query = query.where(d.c.run_id.in_(entered))
+    return [
+        DeliveryOutcome(step, channel, content, status, reason, int(n))
+        for step, channel, content, status, reason, n in conn.execute(query)
+    ]
+
+
+def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMapping]:
+    """The latest failed or retrying deliveries of the flow, with their profile's user id."""
+    d = deliveries
+    query = (
+        select(
+            d.c.id,
+            d.c.step,
+            d.c.channel,
+            d.c.content,
+            d.c.status,
+            d.c.reason,
+            d.c.attempts,
+            d.c.updated_at,
+            d.c.next_attempt_at,
+            profiles.c.user_id,
+        )
+        .select_from(d.join(profiles, profiles.c.id == d.c.profile_id))
+        .where(d.c.flow == flow, d.c.status.in_(("failed", "retrying")))
+        .order_by(d.c.updated_at.desc(), d.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+# -- profile page ---------------------------------------------------------------------------
+
+
+def find_profile(conn: Connection, user_id: str) -> RowMapping | None:
+    query = select(profiles).where(profiles.c.user_id == user_id)
+    return conn.execute(query).mappings().first()
+
+
+def user_ids_starting(conn: Connection, prefix: str, limit: int = 20) -> list[str]:
+    """User ids starting with `prefix`, in order: a range on the unique index, no LIKE
+    (whose case-insensitivity on SQLite would bypass the index)."""
+    u = profiles.c.user_id
+    query = select(u).where(u >= prefix, u < prefix + "\U0010ffff").order_by(u).limit(limit)
+    return [str(v) for v in conn.execute(query).scalars()]
+
+
+def profile_facts(conn: Connection, profile_id: int, event_limit: int) -> dict[str, list[Any]]:
+    """A profile's stage entries, memberships, assignments and latest events."""
+    stages = select(stage_entries.c.stage, stage_entries.c.entered_at).where(
+        stage_entries.c.profile_id == profile_id
+    )
+    segments = select(
+        memberships.c.segment, memberships.c.entered_at, memberships.c.exited_at
+    ).where(memberships.c.profile_id == profile_id)
+    exposed = select(
+        assignments.c.experiment, assignments.c.variant, assignments.c.exposed_at
+    ).where(assignments.c.profile_id == profile_id)
+    latest = (
+        select(events.c.id, events.c.type, events.c.name, events.c.timestamp, events.c.properties)
+        .where(events.c.profile_id == profile_id)
+        .order_by(events.c.id.desc())
+        .limit(event_limit)
+    )
+    return {
+        "stages": list(conn.execute(stages.order_by(stage_entries.c.entered_at)).mappings()),
+        "segments": list(conn.execute(segments).mappings()),
+        "assignments": list(conn.execute(exposed).mappings()),
+        "events": list(conn.execute(latest).mappings()),
+    }
+
+
+def count_events(conn: Connection, profile_id: int) -> int:
+    query = select(func.count()).where(events.c.profile_id == profile_id)
+    return int(conn.execute(query).scalar_one())

@@ -1,0 +1,203 @@
+"""The dashboard in a real browser: headless Chromium, driven by Playwright, against uvicorn.
+
+The population is written through the pipeline, the app runs under a real server, and the
+browser logs in through the form, visits every page and reads the numbers a person would
+see; each must equal a plain SQL count. A full-page screenshot of every page is saved under
+artifacts/screenshots/ for a human look. SQLite only: the aggregates themselves are checked
+on both backends in test_aggregates.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from playwright import sync_api
+from sqlalchemy import Engine, text
+
+from tests.conftest import ADMIN_KEY, ROOT
+from tests.support.server import live_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+# Debian's chromium is installed by `.ci/ensure-chromium` (run by `make test`); a missing
+# browser fails the suite rather than skipping the dashboard's browser tests.
+pytestmark = [pytest.mark.parametrize("backend", ["sqlite"])]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(populated: Engine, dashboard: FastAPI) -> Iterator[str]:
+    with live_server(dashboard) as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser: Any, site: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=site)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+def count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+def number(value: str) -> int:
+    return int(value.split()[0].replace(",", ""))
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, key: str = ADMIN_KEY) -> None:
+    page.fill("#admin_key", key)
+    page.click("button[type=submit]")
+
+
+def test_login_form_refuses_a_wrong_key(page: Any) -> None:
+    page.goto("/dashboard/funnel")
+    assert "/dashboard/login" in page.url
+    shot(page, "login")
+    log_in(page, "wrong-key")
+    assert page.inner_text("[role=alert]") == "That is not the admin key."
+    log_in(page)
+    assert page.url.endswith("/dashboard/funnel")
+
+
+def test_every_page_shows_the_database_numbers(page: Any, populated: Engine) -> None:
+    page.goto("/dashboard")
+    log_in(page)
+    assert page.locator("h1").inner_text() == "Overview"
+    cards = dict(
+        zip(
+            page.locator(".card-label").all_inner_texts(),
+            page.locator(".card-value").all_inner_texts(),
+            strict=True,
+        )
+    )
+    assert number(cards["Profiles"]) == count(populated, "SELECT COUNT(*) FROM profiles")
+    failed = count(populated, "SELECT COUNT(*) FROM deliveries WHERE status = 'failed'")
+    assert number(cards["Failed deliveries"]) == failed
+    assert page.locator("svg.chart").count() == 2
+    shot(page, "overview")
+
+    _journey_map(page, populated)
+    _funnel(page, populated)
+    _flow(page, populated)
+    _experiment(page, populated)
+    _profile(page, populated)
+
+    page.click("form.logout button")
+    assert "/dashboard/login" in page.url
+
+
+def _journey_map(page: Any, db: Engine) -> None:
+    page.goto("/dashboard/journey")
+    page.select_option("select[name=flow]", "welcome")
+    page.select_option("select[name=days]", "0")
+    page.click("form.filters button")
+    entered = count(
+        db,
+        "SELECT COUNT(DISTINCT profile_id) FROM flow_runs"
+        " WHERE flow = 'welcome' AND status <> 'skipped'",
+    )
+    assert number(page.inner_text("[data-testid=population]")) == entered
+    activated = count(
+        db,
+        "SELECT COUNT(*) FROM stage_entries WHERE stage = 'activation' AND profile_id IN"
+        " (SELECT profile_id FROM flow_runs WHERE flow = 'welcome' AND status <> 'skipped')",
+    )
+    cell = page.locator("td[data-stage=activation]").first
+    assert int(cell.get_attribute("data-reached")) == activated
+    assert page.locator("th .badge", has_text="pain point").count() >= 1
+    assert page.locator("text=welcome").count() > 0  # the welcome email among touchpoints
+    shot(page, "journey-map")
+
+
+def _funnel(page: Any, db: Engine) -> None:
+    page.goto("/dashboard/funnel?days=0")
+    signups = count(db, "SELECT COUNT(*) FROM stage_entries WHERE stage = 'signup'")
+    row = page.locator("tr[data-stage=signup] td")
+    assert number(row.nth(1).inner_text()) == signups
+    sizes = [
+        number(t) for t in page.locator("table.cohorts tbody tr td:nth-child(2)").all_inner_texts()
+    ]
+    assert sum(sizes) == signups
+    shot(page, "funnel")
+
+
+def _flow(page: Any, db: Engine) -> None:
+    page.goto("/dashboard/flows")
+    page.click("a[href='/dashboard/flows/welcome']")
+    page.goto(page.url + "?days=0")
+    sent = count(
+        db, "SELECT COUNT(*) FROM deliveries WHERE step = 'welcome-email' AND status = 'sent'"
+    )
+    row = page.locator("tr[data-step=welcome-email]")
+    assert number(row.locator("td[data-col=delivered]").inner_text()) == sent
+    assert "no email address" in row.locator("td[data-col=skipped]").inner_text()
+    failed = count(
+        db, "SELECT COUNT(*) FROM deliveries WHERE flow = 'welcome' AND status = 'failed'"
+    )
+    assert page.locator("tr.failure").count() == failed
+    shot(page, "flow-welcome")
+
+
+def _experiment(page: Any, db: Engine) -> None:
+    page.goto("/dashboard/experiments")
+    shot(page, "experiments")
+    page.click("a[href='/dashboard/experiments/welcome-tutorial-first']")
+    page.click("text=Include profiles still in their window")
+    for variant in ("control", "tutorial_first"):
+        exposed = count(
+            db,
+            "SELECT COUNT(*) FROM experiment_assignments"
+            f" WHERE experiment = 'welcome-tutorial-first' AND variant = '{variant}'",
+        )
+        users = page.locator(f"tr[data-variant={variant}] td").nth(1).inner_text()
+        assert number(users) == exposed
+    assert page.locator("text=Cumulative lift over time").count() == 1
+    assert page.locator("svg.chart polyline").count() >= 1
+    shot(page, "experiment")
+
+
+def _profile(page: Any, db: Engine) -> None:
+    page.goto("/dashboard/profiles")
+    page.fill("#user_id", "user-0")
+    page.click("form.filters button")
+    assert page.locator("ul.matches li").count() == 10
+    page.click("a[href='/dashboard/profiles/user-05']")
+    stages = count(
+        db,
+        "SELECT COUNT(*) FROM stage_entries s JOIN profiles p ON p.id = s.profile_id"
+        " WHERE p.user_id = 'user-05'",
+    )
+    assert page.locator("table.timeline tr.stage").count() == stages
+    assert page.locator("table.timeline tr.delivery").count() > 0
+    shot(page, "profile")
