@@ -82,6 +82,12 @@ def render_message(
 POLICY = email.policy.compat32.clone(max_line_length=998, linesep="\r\n")
 
 
+def message_id(delivery_id: int, sender: str) -> str:
+    """Deterministic: a resend after a crash carries the same id, so receivers can drop it."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "parcours.local"
+    return f"<delivery-{delivery_id}@{domain}>"
+
+
 def to_mime(message: Message, sender: str, sent_at: Any) -> MIMEMultipart:
     """multipart/alternative (text, then HTML), built with the compat32 classes: the
     policy-based EmailMessage spent more time parsing our own headers than rendering."""
@@ -92,9 +98,7 @@ def to_mime(message: Message, sender: str, sent_at: Any) -> MIMEMultipart:
         str(Header(message.subject, "utf-8")) if not message.subject.isascii() else message.subject
     )
     mime["Date"] = format_datetime(sent_at)
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "parcours.local"
-    # Deterministic: a resend after a crash carries the same id, so receivers can drop it.
-    mime["Message-ID"] = f"<delivery-{message.delivery_id}@{domain}>"
+    mime["Message-ID"] = message_id(message.delivery_id, sender)
     for name, value in message.headers.items():
         mime[name] = value
     mime.attach(MIMEText(message.text or message.subject, "plain", "utf-8", policy=POLICY))

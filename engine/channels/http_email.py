@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from engine.channels.base import Message, SendResult
+from engine.channels.email import message_id
 
 
 class HttpEmailTransport:
@@ -27,7 +28,7 @@ class HttpEmailTransport:
             "html": message.html,
             "text": message.text,
             "headers": message.headers
-            | {"Message-ID": f"<delivery-{message.delivery_id}@parcours>"},
+            | {"Message-ID": message_id(message.delivery_id, self.sender)},
         }
         try:
             response = self.client.post(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
+from engine.api.app import create_app
 from engine.demo.report import render_html, render_text, summarize
-from engine.demo.runner import ADMIN_KEY, DemoConfig, run_demo
+from engine.demo.runner import ADMIN_KEY, DemoConfig, DemoRun, run_demo
 from engine.demo.server import serve_in_thread
 
 
@@ -45,12 +46,7 @@ def run(*, users: int, days: int, seed: int, serve: bool, port: int) -> int:
     return 0
 
 
-def _serve(demo: object, port: int) -> None:
-    from engine.demo.runner import DemoRun
-
-    assert isinstance(demo, DemoRun)
-    from engine.api.app import create_app
-
+def _serve(demo: DemoRun, port: int) -> None:
     app = create_app(demo.settings, engine=demo.engine, clock=demo.clock)
     with serve_in_thread(app, port) as url:
         typer.echo(f"Serving on {url} (admin key {ADMIN_KEY}); Ctrl-C to stop")

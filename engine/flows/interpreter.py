@@ -11,7 +11,7 @@ flow (a corrupt state) ends the run with a recorded reason instead of raising.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from engine.audience.evaluate import ProfileFacts, evaluate
@@ -175,7 +175,7 @@ class _Run:
             case WaitUntilStep():
                 self._move(frame.index)  # stays here until target or timeout
                 until = now + step.wait_until.timeout
-                self._wait(key, "wait_until", until, _target(step, frame))
+                self._wait(key, "wait_until", until, _target(step))
             case BranchStep():
                 taken = evaluate(step.branch, self.facts.profile, now)
                 self.decisions.append(Note(key, "branch", "then" if taken else "else"))
@@ -268,7 +268,7 @@ def _content(step: EmailStep | TutorialStep | TipStep | WebhookStep) -> str:
             return step.webhook
 
 
-def _target(step: WaitUntilStep, frame: Frame) -> str:
+def _target(step: WaitUntilStep) -> str:
     target = step.wait_until
     if target.event is not None:
         return f"event:{target.event}"
@@ -300,7 +300,3 @@ def state_from_json(data: dict[str, Any]) -> RunState:
         if waiting is None
         else Waiting(waiting["step"], datetime.fromisoformat(waiting["until"]), waiting["target"]),
     )
-
-
-def goal_window_open(entered_at: datetime, within: timedelta, now: datetime) -> bool:
-    return now <= entered_at + within

@@ -27,7 +27,8 @@ from engine.catalog.definitions import (
     StageTrigger,
 )
 from engine.catalog.dependencies import cached_dependencies
-from engine.catalog.steps import WaitUntilStep
+from engine.catalog.flowcheck import walk_steps
+from engine.catalog.steps import BranchStep, WaitUntilStep
 from engine.experiments.service import assign, assign_global_holdout
 from engine.flows import repository as repo
 from engine.flows.delivery import journey_row, record_decisions
@@ -78,10 +79,16 @@ def handle_occurrences(
     runs' goals and exit conditions are checked too.
     """
     items = list(occurrences)
-    profiles = {o.profile_id for o in items} | set(touched)
-    if not catalog.flows or not profiles:
+    if not catalog.flows:
         return RuntimeResult()
-    context = RunContext(conn, catalog, now, profiles)
+    # Only profiles with a run open or a flow triggered have anything to do: facts are
+    # loaded for those alone (most events of a batch concern neither).
+    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched))
+    triggering = {o.profile_id for o in items if triggered_flows(catalog, o)}
+    profiles = triggering | {r["profile_id"] for r in open_runs}
+    if not profiles:
+        return RuntimeResult()
+    context = RunContext(conn, catalog, now, profiles, open_runs)
     for run in list(context.open_runs):
         context.check_end(run)
     for occurrence in items:
@@ -129,9 +136,6 @@ def _flow_event_names(catalog: Catalog) -> frozenset[str]:
 
 
 def _conditions(flow: Flow) -> Iterable[Any]:
-    from engine.catalog.flowcheck import walk_steps
-    from engine.catalog.steps import BranchStep
-
     if flow.goal is not None:
         yield flow.goal.condition
     if flow.exit_when is not None:
