@@ -1,8 +1,15 @@
 """The periodic jobs are registered on the scheduler and run against the live state."""
 
-from fastapi import FastAPI
+from datetime import timedelta
 
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from engine.catalog.catalog import Catalog
+from engine.clock import FrozenClock
 from engine.scheduler.jobs import reevaluate_audience, schedule
+from tests.conftest import WRITE_KEY
 
 
 def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
@@ -18,5 +25,22 @@ def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
     }
 
 
-def test_reevaluation_job_runs_on_an_empty_database(app: FastAPI) -> None:
-    reevaluate_audience(app.state.parcours)  # nothing to do, and nothing raised
+@pytest.fixture
+def catalog(example_catalog: Catalog) -> Catalog:
+    return example_catalog
+
+
+def test_reevaluation_job_ends_a_membership_that_timed_out(
+    app: FastAPI, client: TestClient, clock: FrozenClock, admin_headers: dict[str, str]
+) -> None:
+    batch = [
+        {"type": "identify", "userId": "ana", "traits": {"plan": "trial", "email": "a@x.example"}},
+        {"type": "track", "userId": "ana", "event": "signed_up"},
+    ]
+    client.post("/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""))
+    assert client.get("/v1/profiles/ana", headers=admin_headers).json()["persona"] == (
+        "trial_evaluator"
+    )
+    clock.advance(timedelta(days=15))
+    reevaluate_audience(app.state.parcours)
+    assert client.get("/v1/profiles/ana", headers=admin_headers).json()["persona"] is None
