@@ -42,10 +42,15 @@ class Settings(BaseSettings):
     link_secret: str = DEV_LINK_SECRET
     unsubscribe_mailto: str = "unsubscribe@parcours.local"
     email_transport: Literal["outbox", "smtp", "http"] = "outbox"
-    # Guardrails (off when 0 / empty): emails per profile per day and per week across all
-    # flows, and quiet hours ("21:00-08:00") in the profile's `timezone` trait.
+    # Guardrails (off when 0 / empty): messages per profile per day and per week across all
+    # flows, per channel, and quiet hours for email ("21:00-08:00") in the profile's
+    # `timezone` trait.
     cap_email_per_day: int = Field(0, ge=0)
     cap_email_per_week: int = Field(0, ge=0)
+    cap_tip_per_day: int = Field(0, ge=0)
+    cap_tip_per_week: int = Field(0, ge=0)
+    cap_tutorial_per_day: int = Field(0, ge=0)
+    cap_tutorial_per_week: int = Field(0, ge=0)
     quiet_hours: str = ""
     default_timezone: str = "UTC"
     outbox_dir: Path = Path("var/outbox")

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from engine.audience.service import AudienceResult, apply_changes
 from engine.catalog.catalog import Catalog
 from engine.flows.service import Occurrence, RuntimeResult, handle_occurrences
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.ingest.schemas import AnyMessage
 from engine.ingest.service import IngestResult, store_messages
 from engine.webhooks.service import publish_occurrences
@@ -31,7 +32,11 @@ class PipelineResult:
 
 
 def process_messages(
-    conn: Connection, catalog: Catalog, messages: list[AnyMessage], now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    messages: list[AnyMessage],
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
 ) -> PipelineResult:
     ingested = store_messages(conn, messages, now)
     audience = apply_changes(conn, catalog, ingested.changes, now)
@@ -39,6 +44,6 @@ def process_messages(
         Occurrence(pid, name, properties)
         for pid, name, properties in (*ingested.events, *audience.occurrences)
     ]
-    runtime = handle_occurrences(conn, catalog, occurrences, now, ingested.changes)
+    runtime = handle_occurrences(conn, catalog, occurrences, now, ingested.changes, guardrails)
     publish_occurrences(conn, catalog, audience.occurrences, now)
     return PipelineResult(ingested, audience, runtime)

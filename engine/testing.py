@@ -42,7 +42,7 @@ from engine.flows.journey import journey
 from engine.flows.repository import timers
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.flows.timeline import timeline
-from engine.guardrails.service import Guardrails
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import service as inapp
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
@@ -79,7 +79,7 @@ class Simulation:
         content: Path | str | Catalog = ".",
         *,
         start: datetime = DEFAULT_START,
-        guardrails: Guardrails | None = None,
+        guardrails: Guardrails = NO_GUARDRAILS,
     ):
         self.catalog = content if isinstance(content, Catalog) else _load(Path(content))
         self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
@@ -97,6 +97,7 @@ class Simulation:
         self.dispatcher = Dispatcher(
             self.engine, lambda: self.catalog, channels, self.clock, options, guardrails=guardrails
         )
+        self.guardrails = guardrails
         self._sequence = 0
 
     # -- what the SaaS app does ----------------------------------------------------------
@@ -122,7 +123,7 @@ class Simulation:
             raise LookupError(f"{user_id} has no pending in-app item {item!r}")
         with write_transaction(self.engine) as conn:
             inapp.record_outcome(
-                conn, self.catalog, user_id, found["id"], outcome, self.clock.now()
+                conn, self.catalog, user_id, found["id"], outcome, self.clock.now(), self.guardrails
             )
         self._settle()
 
@@ -137,7 +138,7 @@ class Simulation:
             self._settle()
         self.clock.advance(target - self.clock.now())
         reevaluate_time_relative(self.engine, self.catalog, self.clock.now())
-        fire_schedules(self.engine, self.catalog, self.clock.now())
+        fire_schedules(self.engine, self.catalog, self.clock.now(), self.guardrails)
         self._settle()
 
     # -- what happened -----------------------------------------------------------------------
@@ -214,11 +215,12 @@ class Simulation:
 
     def _process(self, messages: list[AnyMessage]) -> None:
         with write_transaction(self.engine) as conn:
-            process_messages(conn, self.catalog, messages, self.clock.now())
+            process_messages(conn, self.catalog, messages, self.clock.now(), self.guardrails)
 
     def _settle(self) -> None:
         """Run due timers and send due deliveries until nothing is left to do now."""
-        while run_due_timers(self.engine, self.catalog, self.clock.now()) > 0:
+        now = self.clock.now()
+        while run_due_timers(self.engine, self.catalog, now, guardrails=self.guardrails) > 0:
             pass
         while self.dispatcher.run_once() > 0:
             pass

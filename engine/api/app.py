@@ -63,6 +63,7 @@ def create_app(
         catalog=catalog,
         catalog_loaded_at=clock.now(),
         webhooks=webhook_sender(settings),
+        guardrails=guardrails_of(settings),
     )
     state.dispatcher = Dispatcher(
         state.engine,
@@ -73,7 +74,7 @@ def create_app(
         clock,
         email_options(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
-        guardrails=guardrails_of(settings),
+        guardrails=state.guardrails,
     )
 
     @asynccontextmanager

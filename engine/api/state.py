@@ -15,6 +15,7 @@ from engine.catalog.problems import Problem
 from engine.channels.dispatch import Dispatcher
 from engine.clock import Clock
 from engine.config import Settings
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.webhooks.sender import WebhookSender
 
 
@@ -33,6 +34,7 @@ class AppState:
     # Problems of the last refused reload; the live catalog is still the previous one.
     rejected_reload: list[Problem] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    guardrails: Guardrails = NO_GUARDRAILS
     dispatcher: Dispatcher | None = None
     webhooks: WebhookSender | None = None
 

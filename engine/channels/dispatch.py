@@ -76,20 +76,20 @@ class Dispatcher:
         outcomes: list[tuple[int, dict[str, Any]]] = []
         journey: list[dict[str, Any]] = []
         events: list[WebhookEvent] = []
-        sent_now: dict[tuple[int, str], int] = {}
         with self.engine.connect() as conn:
-            people = _people(conn, {r["profile_id"] for r in rows})
+            profile_ids = {r["profile_id"] for r in rows}
+            people = _people(conn, profile_ids)
+            budget = self.guardrails.budget(conn, profile_ids, now)
             for row in sorted(rows, key=self._priority_first):
                 user_id, traits = people.get(row["profile_id"], (None, {}))
-                key = (row["profile_id"], row["channel"])
-                held = self.guardrails.hold(conn, row, traits, now, sent_now.get(key, 0))
+                held = self.guardrails.hold(row, traits, now, budget)
                 if held is not None:
                     outcomes.append((row["id"], held.values))
                     journey.append(held.journey)
                     continue
                 outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
                 if isinstance(outcome, SendResult) and outcome.status == "sent":
-                    sent_now[key] = sent_now.get(key, 0) + 1
+                    budget.spend(row["profile_id"], row["channel"])
                 outcomes.append((row["id"], self._record(row, outcome)))
                 events += delivery_events(row, outcomes[-1][1], user_id)
         with write_transaction(self.engine) as conn:

@@ -52,7 +52,9 @@ async def post_unsubscribe(token: str, state: StateDep) -> HTMLResponse:
     def run() -> None:
         with write_transaction(state.engine) as conn:
             now = state.clock.now()
-            engagement.unsubscribe(conn, state.catalog, state.settings.link_secret, token, now)
+            engagement.unsubscribe(
+                conn, state.catalog, state.settings.link_secret, token, now, state.guardrails
+            )
 
     try:
         await run_in_threadpool(run)
@@ -70,7 +72,9 @@ async def track_open(token: str, state: StateDep) -> Response:
     def run() -> None:
         with write_transaction(state.engine) as conn:
             now = state.clock.now()
-            engagement.opened(conn, state.catalog, state.settings.link_secret, token, now)
+            engagement.opened(
+                conn, state.catalog, state.settings.link_secret, token, now, state.guardrails
+            )
 
     with contextlib.suppress(engagement.InvalidLink):
         await run_in_threadpool(run)
@@ -84,7 +88,9 @@ async def track_click(token: str, state: StateDep, request: Request) -> Redirect
     def run() -> str:
         with write_transaction(state.engine) as conn:
             now = state.clock.now()
-            return engagement.clicked(conn, state.catalog, state.settings.link_secret, token, now)
+            return engagement.clicked(
+                conn, state.catalog, state.settings.link_secret, token, now, state.guardrails
+            )
 
     try:
         url = await run_in_threadpool(run)

@@ -18,6 +18,7 @@ from engine.catalog.catalog import Catalog
 from engine.channels import links
 from engine.channels.suppressions import suppress
 from engine.flows.repository import deliveries
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import Track
 from engine.pipeline import process_messages
@@ -27,31 +28,52 @@ class InvalidLink(Exception):
     """A tampered, truncated or unknown link."""
 
 
-def unsubscribe(conn: Connection, catalog: Catalog, secret: str, token: str, now: datetime) -> None:
+def unsubscribe(
+    conn: Connection,
+    catalog: Catalog,
+    secret: str,
+    token: str,
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
+) -> None:
     payload = links.verify(secret, token, links.UNSUBSCRIBE)
     if payload is None or not isinstance(payload.get("e"), str):
         raise InvalidLink("this unsubscribe link is not valid")
     suppress(conn, payload["e"], "unsubscribe", now)
-    _record(conn, catalog, payload["d"], "unsubscribed", f"unsubscribe:{payload['d']}", now)
+    message_id = f"unsubscribe:{payload['d']}"
+    _record(conn, catalog, payload["d"], "unsubscribed", message_id, now, guardrails)
 
 
-def opened(conn: Connection, catalog: Catalog, secret: str, token: str, now: datetime) -> None:
+def opened(
+    conn: Connection,
+    catalog: Catalog,
+    secret: str,
+    token: str,
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
+) -> None:
     payload = links.verify(secret, token.removesuffix(".gif"), links.OPEN)
     if payload is None:
         raise InvalidLink("this tracking link is not valid")
-    _record(conn, catalog, payload["d"], "email_opened", f"open:{payload['d']}", now)
+    _record(conn, catalog, payload["d"], "email_opened", f"open:{payload['d']}", now, guardrails)
 
 
-def clicked(conn: Connection, catalog: Catalog, secret: str, token: str, now: datetime) -> str:
+def clicked(
+    conn: Connection,
+    catalog: Catalog,
+    secret: str,
+    token: str,
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
+) -> str:
     """Records the click and returns where to send the reader."""
     payload = links.verify(secret, token, links.CLICK)
     if payload is None or not str(payload.get("u", "")).startswith(("https://", "http://")):
         raise InvalidLink("this link is not valid")
     url = str(payload["u"])
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    _record(
-        conn, catalog, payload["d"], "email_clicked", f"click:{payload['d']}:{digest}", now, url=url
-    )
+    message_id = f"click:{payload['d']}:{digest}"
+    _record(conn, catalog, payload["d"], "email_clicked", message_id, now, guardrails, url=url)
     return url
 
 
@@ -62,6 +84,7 @@ def _record(
     name: str,
     message_id: str,
     now: datetime,
+    guardrails: Guardrails,
     **extra: Any,
 ) -> None:
     row = (
@@ -91,4 +114,4 @@ def _record(
         timestamp=now,
         properties=properties,
     )
-    process_messages(conn, catalog, [event], now)
+    process_messages(conn, catalog, [event], now, guardrails)

@@ -53,7 +53,12 @@ def email_options(settings: Settings) -> EmailOptions:
 
 
 def guardrails_of(settings: Settings) -> Guardrails:
+    caps = {
+        "email": FrequencyCap(settings.cap_email_per_day, settings.cap_email_per_week),
+        "tip": FrequencyCap(settings.cap_tip_per_day, settings.cap_tip_per_week),
+        "tutorial": FrequencyCap(settings.cap_tutorial_per_day, settings.cap_tutorial_per_week),
+    }
     return Guardrails(
-        FrequencyCap(settings.cap_email_per_day, settings.cap_email_per_week),
+        {channel: cap for channel, cap in caps.items() if cap.per_day or cap.per_week},
         QuietHours.parse(settings.quiet_hours, settings.default_timezone),
     )

@@ -152,11 +152,11 @@ def _use_inapp(run: DemoRun, http: httpx.Client, user: SimUser, rng: random.Rand
 
 def _scheduled_work(state: AppState, now: datetime, *, daily: bool) -> None:
     """What the embedded worker does, run in step with the demo clock."""
-    while run_due_timers(state.engine, state.catalog, now) > 0:
+    while run_due_timers(state.engine, state.catalog, now, guardrails=state.guardrails) > 0:
         pass
     if daily:
         reevaluate_time_relative(state.engine, state.catalog, now)
-        fire_schedules(state.engine, state.catalog, now)
+        fire_schedules(state.engine, state.catalog, now, state.guardrails)
     assert state.dispatcher is not None
     while state.dispatcher.run_once(limit=500) > 0:
         pass

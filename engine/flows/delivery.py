@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.catalog.catalog import Catalog
 from engine.flows.interpreter import Deliver, Note
-from engine.flows.writes import RunWrites
+from engine.flows.writes import PlannedDelivery, RunWrites
 
 INAPP = ("tutorial", "tip")
 
@@ -34,11 +34,13 @@ def record_decisions(
                 )
             )
             continue
-        status, reason = _deliver(writes, catalog, now, run, decision, locale)
+        row, item = _delivery(catalog, now, run, decision, locale)
+        status, reason = row["status"], row["reason"]
         detail = {"content": decision.content} | ({"reason": reason} if reason else {})
-        writes.journey.append(
-            journey_row(run, now, decision.step, decision.channel, status, detail)
-        )
+        outcome = "delivered" if status == "sent" else status
+        entry = journey_row(run, now, decision.step, decision.channel, outcome, detail)
+        writes.journey.append(entry)
+        writes.deliveries.append(PlannedDelivery(row, item, entry))
 
 
 def journey_row(
@@ -54,15 +56,10 @@ def journey_row(
     }
 
 
-def _deliver(
-    writes: RunWrites,
-    catalog: Catalog,
-    now: datetime,
-    run: Mapping[str, Any],
-    decision: Deliver,
-    locale: Any,
-) -> tuple[str, str | None]:
-    """Record the delivery row (and in-app item); returns its journey outcome and reason."""
+def _delivery(
+    catalog: Catalog, now: datetime, run: Mapping[str, Any], decision: Deliver, locale: Any
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The delivery row, and the in-app item it shows (if any)."""
     content = _inapp_content(catalog, decision, locale) if decision.channel in INAPP else None
     status, reason = "pending", None
     if decision.channel in INAPP:
@@ -97,8 +94,7 @@ def _deliver(
             "updated_at": now,
             "expires_at": None if expires is None else now + expires,
         }
-    writes.deliveries.append((row, item))
-    return ("delivered" if status == "sent" else status), reason
+    return row, item
 
 
 def _inapp_content(

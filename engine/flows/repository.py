@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, case, func, insert, select, update
 
 from engine.audience.repository import memberships
 from engine.store.bulk import BulkWriter
@@ -203,16 +203,24 @@ def claim_deliveries(
     return [int(row[0]) for row in writer.fetch(sql + " RETURNING id", params)]
 
 
-def recent_sends(conn: Connection, profile_id: int, channel: str, now: datetime) -> tuple[int, int]:
-    """Messages of `channel` sent to the profile in the last day and the last week."""
-    base = select(func.count()).where(
-        deliveries.c.profile_id == profile_id,
-        deliveries.c.channel == channel,
-        deliveries.c.status == "sent",
+def recent_sends(
+    conn: Connection, profile_ids: Iterable[int], channels: list[str], now: datetime
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Messages sent to each profile per channel: (in the last day, in the last week)."""
+    day_ago, week_ago = now - timedelta(days=1), now - timedelta(days=7)
+    in_day = func.sum(case((deliveries.c.sent_at > day_ago, 1), else_=0))
+    query = (
+        select(deliveries.c.profile_id, deliveries.c.channel, in_day, func.count())
+        .where(
+            deliveries.c.profile_id.in_(list(profile_ids)),
+            deliveries.c.channel.in_(channels),
+            deliveries.c.status == "sent",
+            deliveries.c.sent_at > week_ago,
+        )
+        .group_by(deliveries.c.profile_id, deliveries.c.channel)
     )
-    day = conn.execute(base.where(deliveries.c.sent_at > now - timedelta(days=1))).scalar_one()
-    week = conn.execute(base.where(deliveries.c.sent_at > now - timedelta(days=7))).scalar_one()
-    return int(day), int(week)
+    rows = conn.execute(query)
+    return {(pid, channel): (int(day), int(week)) for pid, channel, day, week in rows}
 
 
 def deliveries_by_id(conn: Connection, ids: Iterable[int]) -> list[RowMapping]:

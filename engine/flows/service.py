@@ -43,6 +43,7 @@ from engine.flows.interpreter import (
 )
 from engine.flows.versions import current_version, flow_of_version
 from engine.flows.writes import RunWrites
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.ml.scoring import model_dependencies, model_uses
 from engine.webhooks.events import WebhookEvent, flow_events
 from engine.webhooks.service import publish
@@ -72,6 +73,7 @@ def handle_occurrences(
     occurrences: Iterable[Occurrence],
     now: datetime,
     touched: Iterable[int] = (),
+    guardrails: Guardrails = NO_GUARDRAILS,
 ) -> RuntimeResult:
     """End, wake and start the runs these occurrences concern.
 
@@ -88,7 +90,7 @@ def handle_occurrences(
     profiles = triggering | {r["profile_id"] for r in open_runs}
     if not profiles:
         return RuntimeResult()
-    context = RunContext(conn, catalog, now, profiles, open_runs)
+    context = RunContext(conn, catalog, now, profiles, open_runs, guardrails)
     for run in list(context.open_runs):
         context.check_end(run)
     for occurrence in items:
@@ -160,10 +162,12 @@ class RunContext:
         now: datetime,
         profile_ids: set[int],
         runs: Iterable[Any] | None = None,
+        guardrails: Guardrails = NO_GUARDRAILS,
     ) -> None:
         """`runs`: the runs to work on (the timer tick's claimed runs); by default every open
         run of the profiles (what triggers, wakes and goal checks need)."""
         self.conn = conn
+        self.guardrails = guardrails
         self.catalog = catalog
         self.now = now
         self.result = RuntimeResult()
@@ -180,6 +184,8 @@ class RunContext:
         return [r for r in self.runs.values() if r["status"] in repo.OPEN]
 
     def flush(self) -> None:
+        priorities = {name: flow.priority for name, flow in self.catalog.flows.items()}
+        self.guardrails.cap_delivered(self.conn, self.writes.deliveries, priorities, self.now)
         users = {pid: stored.user_id for pid, stored in self.profiles.items()}
         events = flow_events(self.writes.journey, self.runs, users) + self.exposures
         self.writes.flush(self.conn)

@@ -18,6 +18,7 @@ from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Flow, ScheduleTrigger
 from engine.flows import repository as repo
 from engine.flows.service import RunContext
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 
@@ -26,7 +27,13 @@ BATCH = 500
 _TICK = timedelta(microseconds=1)
 
 
-def run_due_timers(engine: Engine, catalog: Catalog, now: datetime, limit: int = BATCH) -> int:
+def run_due_timers(
+    engine: Engine,
+    catalog: Catalog,
+    now: datetime,
+    limit: int = BATCH,
+    guardrails: Guardrails = NO_GUARDRAILS,
+) -> int:
     """Wake every run whose timer is due; returns how many timers were executed."""
     total = 0
     while True:
@@ -36,7 +43,7 @@ def run_due_timers(engine: Engine, catalog: Catalog, now: datetime, limit: int =
                 return total
             runs = repo.runs_by_id(conn, {run for _, run, _ in claimed})
             profiles = {r["profile_id"] for r in runs}
-            context = RunContext(conn, catalog, now, profiles, runs)
+            context = RunContext(conn, catalog, now, profiles, runs, guardrails)
             for _, run_id, step in claimed:
                 run = context.runs.get(run_id)
                 if run is not None and _waiting_at(run) == step:
@@ -53,12 +60,14 @@ def _waiting_at(run: dict[str, object]) -> object:
     return waiting.get("step") if isinstance(waiting, dict) else None
 
 
-def fire_schedules(engine: Engine, catalog: Catalog, now: datetime) -> int:
+def fire_schedules(
+    engine: Engine, catalog: Catalog, now: datetime, guardrails: Guardrails = NO_GUARDRAILS
+) -> int:
     """Start each scheduled flow whose cron time has come, for everyone in its audience."""
     started = 0
     for flow in catalog.flows.values():
         if isinstance(flow.trigger, ScheduleTrigger) and _due(engine, flow, now):
-            started += _start_for_audience(engine, catalog, flow, now)
+            started += _start_for_audience(engine, catalog, flow, now, guardrails)
     return started
 
 
@@ -84,14 +93,16 @@ def _due(engine: Engine, flow: Flow, now: datetime) -> bool:
         return True
 
 
-def _start_for_audience(engine: Engine, catalog: Catalog, flow: Flow, now: datetime) -> int:
+def _start_for_audience(
+    engine: Engine, catalog: Catalog, flow: Flow, now: datetime, guardrails: Guardrails
+) -> int:
     started, after = 0, 0
     while True:
         with write_transaction(engine) as conn:
             ids = repo.audience_members(conn, list(flow.audience), after, BATCH)
             if not ids:
                 return started
-            context = RunContext(conn, catalog, now, set(ids))
+            context = RunContext(conn, catalog, now, set(ids), guardrails=guardrails)
             for profile_id in ids:
                 context.start(flow, profile_id)
             context.flush()

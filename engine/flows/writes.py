@@ -18,11 +18,28 @@ from engine.store.bulk import BulkWriter
 
 
 @dataclass
+class PlannedDelivery:
+    """A delivery decided in this batch: its row, its in-app item, and its journey entry."""
+
+    row: dict[str, Any]
+    item: dict[str, Any] | None
+    journey: dict[str, Any]
+
+    def skip(self, reason: str) -> None:
+        """Not delivered after all (a guardrail): nothing is shown and the journey says why."""
+        self.row |= {"status": "skipped", "reason": reason, "attempts": 0}
+        self.row |= {"sent_at": None, "next_attempt_at": None}
+        self.item = None
+        self.journey["outcome"] = "skipped"
+        self.journey["detail"] = {**self.journey["detail"], "reason": reason}
+
+
+@dataclass
 class RunWrites:
     run_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     timers: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     timer_drops: set[int] = field(default_factory=set)
-    deliveries: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+    deliveries: list[PlannedDelivery] = field(default_factory=list)
     journey: list[dict[str, Any]] = field(default_factory=list)
 
     def update_run(self, run_id: int, values: dict[str, Any]) -> None:
@@ -53,7 +70,7 @@ class RunWrites:
         repo.update_runs(writer, self.run_updates)
         repo.drop_timers_of(writer, self.timer_drops)
         repo.add_timers(writer, [(run, step, due) for run, (step, due) in self.timers.items()])
-        repo.add_deliveries(conn, self.deliveries)
+        repo.add_deliveries(conn, [(d.row, d.item) for d in self.deliveries])
         repo.add_journey(writer, self.journey)
         self.run_updates, self.timers, self.timer_drops = {}, {}, set()
         self.deliveries, self.journey = [], []

@@ -71,6 +71,8 @@ async def record_inapp_outcome(
     def record() -> dict[str, Any]:
         with write_transaction(state.engine) as conn:
             now = state.clock.now()
-            return service.record_outcome(conn, state.catalog, user_id, item_id, outcome, now)
+            return service.record_outcome(
+                conn, state.catalog, user_id, item_id, outcome, now, state.guardrails
+            )
 
     return await run_in_threadpool(record)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from engine.catalog.catalog import Catalog
 from engine.errors import BadRequest, NotFound
+from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import repository as repo
 from engine.ingest.schemas import Track
 from engine.pipeline import process_messages
@@ -48,7 +49,13 @@ def list_items(conn: Connection, user_id: str, now: datetime) -> list[dict[str, 
 
 
 def record_outcome(
-    conn: Connection, catalog: Catalog, user_id: str, item_id: int, outcome: str, now: datetime
+    conn: Connection,
+    catalog: Catalog,
+    user_id: str,
+    item_id: int,
+    outcome: str,
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
 ) -> dict[str, Any]:
     if outcome not in OUTCOMES:
         raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}", code="invalid_outcome")
@@ -73,7 +80,7 @@ def record_outcome(
             "run_id": content.get("run_id"),
         },
     )
-    process_messages(conn, catalog, [event], now)
+    process_messages(conn, catalog, [event], now, guardrails)
     return _public(repo.get_item(conn, pid, item_id) or item)
 
 

@@ -90,7 +90,10 @@ def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
     for attempt in range(_ATTEMPTS):
         try:
             with write_transaction(state.engine) as conn:
-                result = process_messages(conn, state.catalog, parsed.messages, now).ingest
+                messages = parsed.messages
+                result = process_messages(
+                    conn, state.catalog, messages, now, state.guardrails
+                ).ingest
                 service.store_rejected(
                     conn, parsed.rejected, source=source, endpoint=endpoint, now=now
                 )

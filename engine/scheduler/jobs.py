@@ -30,7 +30,7 @@ def reevaluate_audience(state: AppState) -> None:
 
 def run_timers(state: AppState) -> None:
     """Wake runs whose wait is over."""
-    run_due_timers(state.engine, state.catalog, state.clock.now())
+    run_due_timers(state.engine, state.catalog, state.clock.now(), guardrails=state.guardrails)
 
 
 def send_deliveries(state: AppState) -> None:
@@ -63,7 +63,7 @@ def purge_webhooks(state: AppState) -> None:
 
 def start_scheduled_flows(state: AppState) -> None:
     """Start flows whose cron time has come."""
-    fire_schedules(state.engine, state.catalog, state.clock.now())
+    fire_schedules(state.engine, state.catalog, state.clock.now(), state.guardrails)
 
 
 def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseScheduler:

@@ -78,7 +78,11 @@ class Delivery(SQLModel, table=True):
     """pending -> sending -> sent | retrying (failed, retryable) | failed | skipped."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("run_id", "step"), Index(None, "status", "next_attempt_at"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "step"),
+        Index(None, "status", "next_attempt_at"),
+        Index(None, "profile_id", "channel", "sent_at"),  # the frequency cap's count
+    )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     run_id: int = _run_fk()

@@ -22,7 +22,7 @@ def outcomes(sim: Simulation, user: str) -> dict[str, tuple[str, str | None]]:
 
 def test_the_higher_priority_flow_wins_the_daily_cap(tmp_path: Path) -> None:
     content = content_with(tmp_path / "c", low=LOW, high=HIGH)
-    with Simulation(content, guardrails=Guardrails(FrequencyCap(1, 0))) as sim:
+    with Simulation(content, guardrails=Guardrails({"email": FrequencyCap(1, 0)})) as sim:
         sim.identify("u", **TRAITS)
         sim.track("u", "go")
         assert outcomes(sim, "u") == {
@@ -35,7 +35,7 @@ def test_the_higher_priority_flow_wins_the_daily_cap(tmp_path: Path) -> None:
 
 def test_the_cap_is_a_rolling_window(tmp_path: Path) -> None:
     content = content_with(tmp_path / "c", daily=DAILY)
-    with Simulation(content, guardrails=Guardrails(FrequencyCap(1, 2))) as sim:
+    with Simulation(content, guardrails=Guardrails({"email": FrequencyCap(1, 2)})) as sim:
         sim.identify("u", **TRAITS)
         sent = []
         for _ in range(4):
@@ -64,3 +64,54 @@ def test_quiet_hours_delay_in_the_profiles_timezone(tmp_path: Path) -> None:
         sim.advance("1h")
         assert len(sim.emails("u")) == 1
         assert outcomes(sim, "u") == {"low": ("sent", None)}
+
+
+TIP_LOW = "flow: tip-low\ntrigger: {event: go}\nsteps: [{tip: shortcuts}]\n"
+TIP_HIGH = "flow: tip-high\ntrigger: {event: go}\npriority: 5\nsteps: [{tip: shortcuts}]\n"
+TOUR = "flow: tour\ntrigger: {event: go}\nsteps: [{tutorial: tour}]\n"
+TIP_DAILY = "flow: tips\ntrigger: {event: go}\nreentry: 1h\nsteps: [{tip: shortcuts}]\n"
+TIP_CAP = Guardrails({"tip": FrequencyCap(1, 0)})
+
+
+def test_in_app_tips_are_capped_and_the_higher_priority_flow_wins(tmp_path: Path) -> None:
+    content = content_with(tmp_path / "c", low=TIP_LOW, high=TIP_HIGH, tour=TOUR)
+    with Simulation(content, guardrails=TIP_CAP) as sim:
+        sim.identify("u", **TRAITS)
+        sim.track("u", "go")
+        assert outcomes(sim, "u") == {
+            "tip-high": ("sent", None),
+            "tip-low": ("skipped", "frequency cap: 1 tip per day"),
+            "tour": ("sent", None),  # the cap is per channel: tutorials are not limited
+        }
+        shown = [(i["kind"], i["name"]) for i in sim.inapp("u")]
+        assert sorted(shown) == [("tip", "shortcuts"), ("tutorial", "tour")]
+        (low,) = [r for r in sim.journey("u") if r["flow"] == "tip-low"]
+        assert ("tip", "skipped", "frequency cap: 1 tip per day") in [
+            (s["kind"], s["outcome"], s["detail"].get("reason")) for s in low["steps"]
+        ]
+
+
+def test_the_in_app_cap_counts_earlier_batches_in_a_rolling_day(tmp_path: Path) -> None:
+    content = content_with(tmp_path / "c", tips=TIP_DAILY)
+    with Simulation(content, guardrails=TIP_CAP) as sim:
+        sim.identify("u", **TRAITS)
+        statuses = []
+        for _ in range(3):
+            sim.track("u", "go")
+            statuses.append(sim.deliveries("u")[-1]["status"])
+            sim.advance("13h")
+        assert statuses == ["sent", "skipped", "sent"]
+        assert len(sim.inapp("u")) == 2
+
+
+def test_a_capped_tip_after_a_wait_is_skipped_at_its_timer(tmp_path: Path) -> None:
+    later = "flow: later\ntrigger: {event: go}\nsteps: [{wait: 1h}, {tip: shortcuts}]\n"
+    content = content_with(tmp_path / "c", low=TIP_LOW, later=later)
+    with Simulation(content, guardrails=TIP_CAP) as sim:
+        sim.identify("u", **TRAITS)
+        sim.track("u", "go")
+        sim.advance("2h")
+        assert outcomes(sim, "u") == {
+            "tip-low": ("sent", None),
+            "later": ("skipped", "frequency cap: 1 tip per day"),
+        }
