@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_call_bytes: int = 32 * 1024
     # How often time-relative stage/segment conditions are re-evaluated (at most 1 day).
     audience_interval_seconds: int = Field(300, ge=1, le=86_400)
+    # How often matured experiment outcomes are folded (results compute the rest live).
+    experiment_fold_interval_seconds: int = Field(900, ge=1, le=86_400)
     # How often the worker claims due timers and sends pending deliveries.
     tick_seconds: float = Field(1.0, gt=0, le=60)
     # A delivery claimed this long ago and still `sending` is assumed lost and sent again.

@@ -5,10 +5,13 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
-from engine.scheduler.jobs import reevaluate_audience, schedule
+from engine.experiments.outcomes import LATE_DATA_GRACE, folds, metric_key
+from engine.experiments.service import known_experiments
+from engine.scheduler.jobs import fold_experiment_outcomes, reevaluate_audience, schedule
 from tests.conftest import WRITE_KEY
 
 
@@ -22,6 +25,7 @@ def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
         "send_webhooks": 1,
         "purge_webhooks": 86_400,
         "start_scheduled_flows": 30,
+        "fold_experiment_outcomes": 900,
     }
 
 
@@ -44,3 +48,16 @@ def test_reevaluation_job_ends_a_membership_that_timed_out(
     clock.advance(timedelta(days=15))
     reevaluate_audience(app.state.parcours)
     assert client.get("/v1/profiles/ana", headers=admin_headers).json()["persona"] is None
+
+
+def test_fold_job_folds_every_metric_of_every_experiment(app: FastAPI, clock: FrozenClock) -> None:
+    state = app.state.parcours
+    fold_experiment_outcomes(state)
+    wanted = {
+        (key, metric_key(m), clock.now() - m.window_end - LATE_DATA_GRACE)
+        for key, entry in known_experiments(state.catalog).items()
+        for m in entry.experiment.metrics
+    }
+    with state.engine.connect() as conn:
+        assert set(map(tuple, conn.execute(select(folds)))) == wanted
+    assert {key for key, _, _ in wanted} == {"welcome-tutorial-first"}  # the example content

@@ -121,6 +121,11 @@ class Experiment(Definition):
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
 
     @property
+    def metrics(self) -> tuple[Metric, ...]:
+        """The primary metric, then the secondary ones, then the guardrails."""
+        return (self.metric, *self.secondary, *self.guardrails)
+
+    @property
     def control(self) -> str:
         return next(iter(self.variants))
 

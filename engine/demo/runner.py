@@ -27,6 +27,7 @@ from engine.clock import FrozenClock
 from engine.config import Settings
 from engine.demo.population import SimUser, day_events, population, signup_events
 from engine.demo.server import serve_in_thread
+from engine.experiments.service import fold_experiments
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.inapp.service import user_hash
 from engine.store.db import create_db_engine
@@ -157,6 +158,7 @@ def _scheduled_work(state: AppState, now: datetime, *, daily: bool) -> None:
     if daily:
         reevaluate_time_relative(state.engine, state.catalog, now)
         fire_schedules(state.engine, state.catalog, now, state.guardrails)
+        fold_experiments(state.engine, state.catalog, now)
     assert state.dispatcher is not None
     while state.dispatcher.run_once(limit=500) > 0:
         pass

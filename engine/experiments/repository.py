@@ -10,19 +10,22 @@ each backend, exactly (SQLite keeps the stored microseconds, PostgreSQL adds an 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    FromClause,
+    Float,
     Integer,
     Select,
     and_,
     case,
+    cast,
+    delete,
     func,
+    insert,
     literal,
     select,
     update,
@@ -41,10 +44,16 @@ from engine.catalog.metrics import (
     StageMetric,
 )
 from engine.store.base import UTCDateTime
-from engine.store.experiment_tables import ExperimentAssignment
+from engine.store.experiment_tables import (
+    ExperimentAssignment,
+    ExperimentOutcome,
+    ExperimentRefold,
+)
 from engine.store.tables import Event, Profile, StageEntry
 
 assignments = ExperimentAssignment.__table__  # type: ignore[attr-defined]
+outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
+refolds = ExperimentRefold.__table__  # type: ignore[attr-defined]
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -52,8 +61,6 @@ profiles = Profile.__table__  # type: ignore[attr-defined]
 ANALYSIS_WORK_MEM = "64MB"  # PostgreSQL, for the results transaction only
 ACTIVITY_TYPES = ("track", "page", "screen")
 """Event types that show a profile was active (retention); not identify, not internal."""
-
-Group = tuple[str, str | None]  # (variant, persona at exposure)
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,10 @@ def insert_assignment(
 
 def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
     """When two profiles merge, the survivor keeps its own assignments and takes over the
-    merged profile's other ones, so an exposure before identify stays sticky after it."""
+    merged profile's other ones, so an exposure before identify stays sticky after it.
+
+    The survivor's metric values change with the history it takes over, so its folded
+    outcomes are dropped and it is queued to be folded again."""
     a = assignments
     theirs = select(a.c.experiment).where(a.c.profile_id == survivor).scalar_subquery()
     conn.execute(
@@ -137,6 +147,11 @@ def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
         .where(a.c.profile_id == gone, a.c.experiment.not_in(theirs))
         .values(profile_id=survivor)
     )
+    # The survivor's history changed: its folded outcomes are computed live until refolded.
+    conn.execute(delete(outcomes).where(outcomes.c.profile_id.in_([gone, survivor])))
+    stale = select(a.c.experiment, a.c.profile_id).where(a.c.profile_id == survivor)
+    conn.execute(delete(refolds).where(refolds.c.profile_id == survivor))
+    conn.execute(insert(refolds).from_select(["experiment", "profile_id"], stale))
 
 
 def exposures(conn: Connection, keys: Sequence[str]) -> list[ExposureRow]:
@@ -165,107 +180,59 @@ def consistent(conn: Connection) -> Connection:
     return conn
 
 
-@dataclass(frozen=True)
-class GroupSums:
-    """One (variant, persona) group: its exposures, and per metric the eligible profiles
-    (exposed before the metric's cutoff) and Σy, Σy² over them."""
-
-    exposed: int
-    first_exposed_at: datetime | None
-    last_exposed_at: datetime | None
-    eligible: tuple[int, ...]
-    sums: tuple[tuple[float, float], ...]
-
-
-def group_sums(
-    conn: Connection, key: str, metrics: Sequence[Metric], cutoffs: Sequence[datetime]
-) -> dict[Group, GroupSums]:
-    """Every metric's sufficient statistics per group, in at most two aggregate queries.
-
-    The first scans the assignments once: exposures, eligibility per metric and the stage
-    metrics (one LEFT JOIN per stage measured: a profile enters a stage at most once). The
-    second, when an event metric is asked for, joins the exposed profiles' events once and
-    computes every event metric per profile, then sums them per group.
-    """
-    stage_at = [i for i, m in enumerate(metrics) if isinstance(m, StageMetric)]
-    event_at = [i for i in range(len(metrics)) if i not in stage_at]
-    out: dict[Group, GroupSums] = {}
-    for row in conn.execute(_population_query(key, metrics, cutoffs)):
-        eligible = tuple(int(n or 0) for n in row[5 : 5 + len(metrics)])
-        sums = [(0.0, 0.0)] * len(metrics)
-        for index, converted in zip(stage_at, row[5 + len(metrics) :], strict=True):
-            sums[index] = (float(converted or 0), float(converted or 0))
-        out[(row[0], row[1])] = GroupSums(int(row[2]), row[3], row[4], eligible, tuple(sums))
-    if event_at and any(any(g.eligible) for g in out.values()):
-        chosen = [(metrics[i], cutoffs[i]) for i in event_at]
-        for row in conn.execute(_events_query(key, chosen)):
-            group = out[(row[0], row[1])]
-            sums = list(group.sums)
-            for j, index in enumerate(event_at):
-                sums[index] = (float(row[2 + 2 * j] or 0), float(row[3 + 2 * j] or 0))
-            out[(row[0], row[1])] = replace(group, sums=tuple(sums))
-    return out
-
-
-def _population_query(
-    key: str, metrics: Sequence[Metric], cutoffs: Sequence[datetime]
-) -> Select[Any]:
+def population(conn: Connection, key: str, cutoffs: Sequence[datetime]) -> list[Sequence[Any]]:
+    """Per (variant, persona): exposures, first and last exposure, and the profiles exposed
+    by each cutoff (a metric's eligible profiles). Reads the assignments alone."""
     a = assignments
-    joined: FromClause = a
-    entries: dict[str, FromClause] = {}
-    for metric in metrics:
-        if isinstance(metric, StageMetric) and metric.stage not in entries:
-            s = entries[metric.stage] = stage_entries.alias(f"stage_{len(entries)}")
-            on = and_(s.c.profile_id == a.c.profile_id, s.c.stage == metric.stage)
-            joined = joined.outerjoin(s, on)
     eligible = [_count_if(a.c.exposed_at <= cutoff) for cutoff in cutoffs]
-    converted = [
-        _count_if(
-            and_(
-                a.c.exposed_at <= cutoff,
-                *_window(entries[m.stage].c.entered_at, timedelta(0), m.within, closed=True),
-            )
-        )
-        for m, cutoff in zip(metrics, cutoffs, strict=True)
-        if isinstance(m, StageMetric)
-    ]
     exposed_range = (func.min(a.c.exposed_at), func.max(a.c.exposed_at))
-    return (
-        select(a.c.variant, a.c.persona, func.count(), *exposed_range, *eligible, *converted)
-        .select_from(joined)
+    query = (
+        select(a.c.variant, a.c.persona, func.count(), *exposed_range, *eligible)
         .where(a.c.experiment == key)
         .group_by(a.c.variant, a.c.persona)
     )
+    return [tuple(row) for row in conn.execute(query)]
 
 
-def _events_query(key: str, chosen: Sequence[tuple[Metric, datetime]]) -> Select[Any]:
-    """Per profile (inner), each metric's value from one pass over its events; per group
-    (outer), Σy and Σy². Profiles without events add 0 to every sum, so they need no row."""
+def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Select[Any]:
+    """(profile_id, variant, persona, exposed_at, value) of every profile exposed to `key`
+    and matching `where` whose value of `metric` is not 0 (the others have no row)."""
     a = assignments
-    values = []
-    for index, (metric, cutoff) in enumerate(chosen):
-        hit = case((and_(*_event_match(metric), a.c.exposed_at <= cutoff), 1), else_=0)
-        value = func.sum(hit) if metric.measure == "mean" else func.max(hit)
-        values.append(value.label(f"y{index}"))
-    per_profile = (
-        select(a.c.variant, a.c.persona, *values)
-        .select_from(a.join(events, events.c.profile_id == a.c.profile_id))
-        .where(
-            a.c.experiment == key,
-            a.c.exposed_at <= max(cutoff for _, cutoff in chosen),
-            events.c.timestamp >= a.c.exposed_at,
+    columns = (a.c.profile_id, a.c.variant, a.c.persona, a.c.exposed_at)
+    if isinstance(metric, StageMetric):
+        # A profile enters a stage at most once: one row per converted profile.
+        s = stage_entries
+        on = and_(s.c.profile_id == a.c.profile_id, s.c.stage == metric.stage)
+        window = _window(s.c.entered_at, timedelta(0), metric.within, closed=True)
+        return (
+            select(*columns, literal(1.0).label("value"))
+            .select_from(a.join(s, on))
+            .where(a.c.experiment == key, where, *window)
         )
+    count = func.count() if metric.measure == "mean" else literal(1)
+    return (
+        select(*columns, cast(count, Float).label("value"))
+        .select_from(a.join(events, events.c.profile_id == a.c.profile_id))
+        .where(a.c.experiment == key, where, *_event_match(metric))
         # The primary key: variant and persona depend on it, and SQLite streams in its order.
         .group_by(a.c.experiment, a.c.profile_id)
-        .subquery()
     )
-    sums = []
-    for index in range(len(chosen)):
-        y = per_profile.c[f"y{index}"]
+
+
+def value_sums(
+    values: Select[Any], cutoffs: Sequence[datetime], keys: Sequence[str] | None = None
+) -> Select[Any]:
+    """Per (variant, persona), Σy and Σy² of `values` over the profiles exposed by each
+    cutoff; `keys` pairs each cutoff with a metric key when `values` mixes metrics."""
+    rows = values.subquery()
+    sums: list[ColumnElement[Any]] = []
+    for index, cutoff in enumerate(cutoffs):
+        counted = rows.c.exposed_at <= cutoff
+        if keys is not None:
+            counted = and_(counted, rows.c.metric == keys[index])
+        y = case((counted, rows.c.value), else_=0.0)
         sums += [func.sum(y), func.sum(y * y)]
-    return select(per_profile.c.variant, per_profile.c.persona, *sums).group_by(
-        per_profile.c.variant, per_profile.c.persona
-    )
+    return select(rows.c.variant, rows.c.persona, *sums).group_by(rows.c.variant, rows.c.persona)
 
 
 def _event_match(metric: Metric) -> list[ColumnElement[bool]]:

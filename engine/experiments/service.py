@@ -30,12 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Experiment, GlobalHoldout
 from engine.catalog.metrics import Metric
 from engine.errors import NotFound
+from engine.experiments import outcomes
 from engine.experiments import repository as repo
 from engine.experiments.assignment import (
     choose,
@@ -55,8 +56,10 @@ from engine.experiments.schemas import (
     VariantWeight,
 )
 from engine.experiments.srm import srm_test
+from engine.experiments.sums import Group, GroupSums, group_sums
 from engine.profiles.repository import find_profile_id
 from engine.store.bulk import BulkWriter
+from engine.store.db import write_transaction
 from engine.store.events import insert_events
 
 __all__ = [
@@ -255,13 +258,14 @@ def experiment_results(
 
     A profile counts in a metric once the metric's window has closed (`include_in_progress`
     counts everyone exposed so far, with what they have done yet). One scan counts the
-    population of every metric; each metric is then one aggregate query.
+    population of every metric; the metrics' sums are the folded outcomes plus the tail not
+    folded yet (engine.experiments.sums).
     """
     entry = find_experiment(catalog, key)
     experiment = entry.experiment
     metrics = _metrics_of(experiment)
     cutoffs = [now if include_in_progress else now - m.window_end for m, _ in metrics]
-    groups = repo.group_sums(repo.consistent(conn), key, [m for m, _ in metrics], cutoffs)
+    groups = group_sums(repo.consistent(conn), key, [m for m, _ in metrics], cutoffs)
     variants = [*experiment.variants, *sorted({v for v, _ in groups} - {*experiment.variants})]
     sections = []
     for index, (metric, role) in enumerate(metrics):
@@ -289,6 +293,14 @@ def experiment_results(
     )
 
 
+def fold_experiments(engine: Engine, catalog: Catalog, now: datetime) -> None:
+    """Fold the matured outcomes of every experiment of the live content (a worker job),
+    each experiment in its own transaction."""
+    for key, entry in known_experiments(catalog).items():
+        with write_transaction(engine) as conn:
+            outcomes.fold(conn, key, entry.experiment.metrics, now)
+
+
 def _metrics_of(experiment: Experiment) -> list[tuple[Metric, str]]:
     return [
         (experiment.metric, "primary"),
@@ -298,7 +310,7 @@ def _metrics_of(experiment: Experiment) -> list[tuple[Metric, str]]:
 
 
 def _exposures(
-    experiment: Experiment, groups: dict[repo.Group, repo.GroupSums], variants: list[str]
+    experiment: Experiment, groups: dict[Group, GroupSums], variants: list[str]
 ) -> list[ExposurePublic]:
     out = []
     for variant in variants:

@@ -10,6 +10,7 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from engine.api.state import AppState
 from engine.audience.tasks import reevaluate_time_relative
+from engine.experiments.service import fold_experiments
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.webhooks.tasks import purge_webhook_history, send_due_webhooks
 
@@ -61,6 +62,11 @@ def purge_webhooks(state: AppState) -> None:
     purge_webhook_history(state.engine, state.clock)
 
 
+def fold_experiment_outcomes(state: AppState) -> None:
+    """Store matured experiment outcomes, so results stay fast as exposures grow."""
+    fold_experiments(state.engine, state.catalog, state.clock.now())
+
+
 def start_scheduled_flows(state: AppState) -> None:
     """Start flows whose cron time has come."""
     fire_schedules(state.engine, state.catalog, state.clock.now(), state.guardrails)
@@ -80,6 +86,7 @@ def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseSch
         (send_webhooks, tick),
         (purge_webhooks, 86_400),
         (start_scheduled_flows, 30),
+        (fold_experiment_outcomes, state.settings.experiment_fold_interval_seconds),
     ]
     for job, seconds in jobs:
         scheduler.add_job(

@@ -9,24 +9,72 @@ exposure, so per-persona results split profiles by something the variant cannot 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer
+from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
 from engine.store.base import UTCDateTime
+
+
+def _profile_key() -> Any:
+    return Field(
+        sa_column=Column(Integer, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    )
 
 
 class ExperimentAssignment(SQLModel, table=True):
     """A profile's variant in one experiment; never updated once written (sticky)."""
 
     __tablename__ = "experiment_assignments"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # (experiment, exposed_at): the exposures a fold or a results tail reads, by time.
+    __table_args__ = (Index(None, "experiment", "exposed_at"), {"sqlite_with_rowid": False})
 
     experiment: str = Field(primary_key=True, max_length=64)
-    profile_id: int = Field(
-        sa_column=Column(Integer, ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
-    )
+    profile_id: int = _profile_key()
     variant: str = Field(max_length=64)
     bucket: int  # the hash bucket in [0, 10000) that chose the variant, for audits
     persona: str | None = Field(default=None, max_length=64)
     exposed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ExperimentOutcome(SQLModel, table=True):
+    """A profile's final value of one metric, folded once the metric's window has closed.
+
+    Only non-zero values are stored (a profile without a row scored 0). `metric` is the
+    metric definition's key (engine.experiments.outcomes.metric_key): a changed definition
+    is a new key, folded afresh. Variant, persona and exposure are copied from the
+    assignment so results read this table alone.
+    """
+
+    __tablename__ = "experiment_outcomes"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    experiment: str = Field(primary_key=True, max_length=64)
+    metric: str = Field(primary_key=True, max_length=32)
+    profile_id: int = _profile_key()
+    variant: str = Field(max_length=64)
+    persona: str | None = Field(default=None, max_length=64)
+    exposed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    value: float
+
+
+class ExperimentFold(SQLModel, table=True):
+    """How far a metric is folded: every profile exposed at or before `folded_until`."""
+
+    __tablename__ = "experiment_folds"
+
+    experiment: str = Field(primary_key=True, max_length=64)
+    metric: str = Field(primary_key=True, max_length=32)
+    folded_until: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class ExperimentRefold(SQLModel, table=True):
+    """A profile whose folded outcomes were dropped (its profile merged with another): results
+    compute it live until the next fold stores it again."""
+
+    __tablename__ = "experiment_refolds"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    experiment: str = Field(primary_key=True, max_length=64)
+    profile_id: int = _profile_key()

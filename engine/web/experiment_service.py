@@ -5,9 +5,9 @@ API and the CLI. The cumulative lift answers "has the lift settled?": for each d
 primary metric recomputed over the profiles exposed up to the end of that day, each measured
 over its whole window. All days come from one aggregate statement: `group_sums` takes one
 cutoff per metric, so the primary metric repeated with one cutoff per day gives every day's
-per-variant sums at once, and the pure statistics turn each day's sums into a lift and its
-confidence interval. Only profiles whose window has closed count (unless in-progress data is
-asked for), exactly as in the results.
+per-variant sums at once (folded outcomes plus the live tail), and the pure statistics turn
+each day's sums into a lift and its confidence interval. Only profiles whose window has
+closed count (unless in-progress data is asked for), exactly as in the results.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from engine.experiments.arms import ArmStats
 from engine.experiments.schemas import ExperimentResults
 from engine.experiments.service import experiment_results, find_experiment
 from engine.experiments.statistics import AnalysisOptions, compare_arms
+from engine.experiments.sums import group_sums
 
 MAX_POINTS = 30
 
@@ -85,7 +86,7 @@ def cumulative_lift(
     if not cutoffs:
         return {}
     metric = experiment.metric
-    groups = experiments_repo.group_sums(
+    groups = group_sums(
         experiments_repo.consistent(conn), experiment.key, [metric] * len(cutoffs), cutoffs
     )
     arms: dict[str, list[list[float]]] = defaultdict(lambda: [[0.0, 0.0, 0.0] for _ in cutoffs])
