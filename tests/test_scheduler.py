@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
-from engine.experiments.outcomes import LATE_DATA_GRACE, folds, metric_key
+from engine.experiments.outcomes import EXPOSURES, LATE_DATA_GRACE, folds, metric_key
 from engine.experiments.service import known_experiments
 from engine.scheduler.jobs import fold_experiment_outcomes, reevaluate_audience, schedule
 from tests.conftest import WRITE_KEY
@@ -58,6 +58,7 @@ def test_fold_job_folds_every_metric_of_every_experiment(app: FastAPI, clock: Fr
         for key, entry in known_experiments(state.catalog).items()
         for m in entry.experiment.metrics
     }
+    wanted |= {(key, EXPOSURES, clock.now() - LATE_DATA_GRACE) for key, _, _ in wanted}
     with state.engine.connect() as conn:
         assert set(map(tuple, conn.execute(select(folds)))) == wanted
     assert {key for key, _, _ in wanted} == {"welcome-tutorial-first"}  # the example content

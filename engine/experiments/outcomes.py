@@ -1,11 +1,21 @@
-"""Folded outcomes: each profile's final metric values, stored once its window has closed.
+"""Folded outcomes: each profile's final metric values, stored once its window has closed,
+and their sums per group.
 
 A profile's value of a metric stops changing once the metric's window has closed (exposure
-+ `window_end`), except for data arriving late with an old timestamp. Folding stores the
-values of every profile whose window closed more than `LATE_DATA_GRACE` ago, so results
-read one narrow table for most profiles and compute only the recent tail live
-(engine.experiments.sums). What is folded is kept per (experiment, metric) as a time:
-every profile exposed at or before `folded_until` has its value stored (0 as no row).
++ `window_end`), except for data arriving late with an old timestamp. Folding a metric
+stores the non-zero values of every profile whose window closed more than `LATE_DATA_GRACE`
+ago (`experiment_outcomes`) and adds them to per-(variant, persona) sums
+(`experiment_rollups`); the pseudo-metric `exposures` folds exposure counts the same way.
+What is folded is kept per (experiment, metric) as a time: every profile exposed at or
+before `folded_until` is in the sums, except those queued to be folded again.
+
+So results read a few rollup rows and compute only the recent tail live
+(engine.experiments.sums), however many profiles were exposed.
+
+Profiles leave the sums only by retraction: when a profile is erased or merged into
+another, its contributions are subtracted in the same transaction (a merged survivor is
+queued and folded again with the history it took over). A fold and a retraction of the
+same experiment lock its fold rows first, so they never interleave.
 
 Known limit: an event or stage entry written more than `LATE_DATA_GRACE` after the window
 of its profile closed is not counted (docs/experiments.md).
@@ -19,17 +29,39 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.catalog.metrics import Metric
 from engine.experiments import repository as repo
-from engine.store.experiment_tables import ExperimentFold
+from engine.store.db import write_transaction
+from engine.store.experiment_tables import (
+    ExperimentFold,
+    ExperimentOutcome,
+    ExperimentRefold,
+    ExperimentRollup,
+)
 
 LATE_DATA_GRACE = timedelta(days=1)
+EXPOSURES = "exposures"  # the pseudo-metric counting folded exposures
 folds = ExperimentFold.__table__  # type: ignore[attr-defined]
-Sums = dict[tuple[str, str | None], list[tuple[float, float]]]
+outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
+refolds = ExperimentRefold.__table__  # type: ignore[attr-defined]
+rollups = ExperimentRollup.__table__  # type: ignore[attr-defined]
 
 
 def metric_key(metric: Metric) -> str:
@@ -46,28 +78,229 @@ def folded_until(conn: Connection, key: str, metric_keys: Collection[str]) -> di
     return {metric: until for metric, until in conn.execute(query)}
 
 
-def refolding(conn: Connection, key: str) -> list[int]:
-    """Profiles whose folded outcomes were dropped and are not folded again yet."""
-    query = select(repo.refolds.c.profile_id).where(repo.refolds.c.experiment == key)
-    return list(conn.execute(query).scalars())
+def refolding(conn: Connection, key: str) -> dict[str, list[int]]:
+    """Per metric key, the profiles retracted and not folded again yet."""
+    query = select(refolds.c.metric, refolds.c.profile_id).where(refolds.c.experiment == key)
+    out: dict[str, list[int]] = {}
+    for metric, profile_id in conn.execute(query):
+        out.setdefault(metric, []).append(profile_id)
+    return out
 
 
 def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
-    """The assignments a fold has not stored: exposed after `low`, or queued again."""
+    """The assignments a fold has not summed: exposed after `low`, or queued again."""
     a = repo.assignments
     recent = a.c.exposed_at > low if low is not None else literal(True)
     return recent | a.c.profile_id.in_(queued) if queued else recent
 
 
+# -- folding -----------------------------------------------------------------------------
+
+
+def fold_experiment(engine: Engine, key: str, metrics: Sequence[Metric], now: datetime) -> None:
+    """Fold the exposures and every metric of `key`, each in its own transaction (short
+    lock waits for the merges that retract from the same sums)."""
+    by_key = {metric_key(m): m for m in metrics}
+    with write_transaction(engine) as conn:
+        forget_other_definitions(conn, key, by_key)
+    for mkey, metric in [(EXPOSURES, None), *by_key.items()]:
+        with write_transaction(engine) as conn:
+            fold(conn, key, mkey, metric, now)
+
+
+def fold(conn: Connection, key: str, mkey: str, metric: Metric | None, now: datetime) -> None:
+    """Fold one metric of `key` (None: the exposures) up to what has matured, in the
+    caller's write transaction (one per metric keeps lock waits short)."""
+    low = _lock(conn, key, [mkey]).get(mkey)
+    until = now - (metric.window_end if metric else timedelta(0)) - LATE_DATA_GRACE
+    if low is not None:
+        until = max(until, low)
+    queued = refolding(conn, key).get(mkey, [])
+    if low is not None and until == low and not queued:
+        return
+    newly = tail(low, queued) & (repo.assignments.c.exposed_at <= until)
+    if metric is not None:
+        values = repo.profile_values(key, metric, newly)
+        rows = values.add_columns(literal(key).label("experiment"), literal(mkey).label("metric"))
+        statement = _insert(conn, outcomes).from_select(
+            [c.name for c in rows.selected_columns], rows
+        )
+        conn.execute(statement.on_conflict_do_nothing())
+    _add_to_rollups(conn, key, mkey, newly)
+    record = _insert(conn, folds).values(experiment=key, metric=mkey, folded_until=until)
+    conn.execute(
+        record.on_conflict_do_update(
+            index_elements=[folds.c.experiment, folds.c.metric],
+            set_={"folded_until": record.excluded.folded_until},
+        )
+    )
+    conn.execute(delete(refolds).where(refolds.c.experiment == key, refolds.c.metric == mkey))
+
+
+def forget_other_definitions(conn: Connection, key: str, current: Collection[str]) -> None:
+    """Drop what was folded for metric definitions the experiment no longer has (kept,
+    they would miss later retractions and be wrong if the definition came back)."""
+    for table in (outcomes, rollups, refolds, folds):
+        conn.execute(
+            delete(table).where(
+                table.c.experiment == key, table.c.metric.not_in([*current, EXPOSURES])
+            )
+        )
+
+
+def _add_to_rollups(conn: Connection, key: str, mkey: str, newly: ColumnElement[bool]) -> None:
+    sums = _contributions(key, mkey, newly)
+    columns = ["variant", "persona", "users", "total", "squares"]
+    columns += ["first_exposed_at", "last_exposed_at", "experiment", "metric"]
+    rows = sums.add_columns(literal(key), literal(mkey))
+    statement = _insert(conn, rollups).from_select(columns, rows)
+    new, r = statement.excluded, rollups
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[r.c.experiment, r.c.metric, r.c.variant, r.c.persona],
+            set_={
+                "users": r.c.users + new.users,
+                "total": r.c.total + new.total,
+                "squares": r.c.squares + new.squares,
+                "first_exposed_at": case(
+                    (new.first_exposed_at < r.c.first_exposed_at, new.first_exposed_at),
+                    else_=r.c.first_exposed_at,
+                ),
+                "last_exposed_at": case(
+                    (new.last_exposed_at > r.c.last_exposed_at, new.last_exposed_at),
+                    else_=r.c.last_exposed_at,
+                ),
+            },
+        )
+    )
+
+
+def _contributions(key: str, mkey: str, where: ColumnElement[bool]) -> Select[Any]:
+    """What the assignments matching `where` add to the metric's sums, per group: (variant,
+    persona or '', users, Σy, Σy², first and last exposure), from their stored values."""
+    a, o = repo.assignments, outcomes
+    value = func.coalesce(o.c.value, 0.0)
+    persona = func.coalesce(a.c.persona, "")
+    stored = and_(
+        o.c.experiment == a.c.experiment, o.c.metric == mkey, o.c.profile_id == a.c.profile_id
+    )
+    return (
+        select(
+            a.c.variant,
+            persona,
+            func.count(),
+            func.sum(value),
+            func.sum(value * value),
+            func.min(a.c.exposed_at),
+            func.max(a.c.exposed_at),
+        )
+        .select_from(a.outerjoin(o, stored))
+        .where(a.c.experiment == key, where)
+        .group_by(a.c.variant, persona)
+    )
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    return (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)(table)
+
+
+def _lock(conn: Connection, key: str, metric_keys: Sequence[str] | None) -> dict[str, datetime]:
+    """The fold rows of `key` (of `metric_keys`, or all), locked in key order."""
+    query = select(folds.c.metric, folds.c.folded_until).where(folds.c.experiment == key)
+    if metric_keys is not None:
+        query = query.where(folds.c.metric.in_(metric_keys))
+    query = query.order_by(folds.c.metric).with_for_update()
+    return {metric: until for metric, until in conn.execute(query)}
+
+
+# -- retraction --------------------------------------------------------------------------
+
+
+def merge_assignments(conn: Connection, gone: int, survivor: int) -> None:
+    """`repository.move_assignments`, keeping the folded sums right: both profiles'
+    contributions are retracted, and the survivor is queued to be folded again with the
+    history it took over."""
+    retract(conn, [gone, survivor])
+    repo.move_assignments(conn, gone, survivor)
+    _queue(conn, [survivor])
+
+
+def retract(conn: Connection, profile_ids: Sequence[int]) -> None:
+    """Take these profiles out of every folded sum (before they are erased or merged):
+    subtract them, drop their stored values and queue them to be folded again, which also
+    makes a second retraction subtract nothing."""
+    a = repo.assignments
+    experiments = select(a.c.experiment).where(a.c.profile_id.in_(profile_ids)).distinct()
+    for key in sorted(conn.execute(experiments).scalars()):
+        done = _lock(conn, key, None)
+        queued = refolding(conn, key)
+        for mkey, until in done.items():
+            counted = (
+                a.c.profile_id.in_(profile_ids)
+                & (a.c.exposed_at <= until)
+                & a.c.profile_id.not_in(queued.get(mkey, []))
+            )
+            _subtract(conn, key, mkey, counted)
+    conn.execute(delete(outcomes).where(outcomes.c.profile_id.in_(profile_ids)))
+    _queue(conn, profile_ids)
+
+
+def _queue(conn: Connection, profile_ids: Sequence[int]) -> None:
+    """Queue the profiles' assignments to be folded again, for every folded metric."""
+    a = repo.assignments
+    queued = (
+        select(folds.c.experiment, folds.c.metric, a.c.profile_id)
+        .select_from(folds.join(a, a.c.experiment == folds.c.experiment))
+        .where(a.c.profile_id.in_(profile_ids))
+    )
+    columns = ["experiment", "metric", "profile_id"]
+    conn.execute(_insert(conn, refolds).from_select(columns, queued).on_conflict_do_nothing())
+
+
+def _subtract(conn: Connection, key: str, mkey: str, counted: ColumnElement[bool]) -> None:
+    r = rollups
+    found = conn.execute(_contributions(key, mkey, counted)).all()
+    if not found:
+        return
+    conn.execute(
+        update(r)
+        .where(
+            r.c.experiment == key,
+            r.c.metric == mkey,
+            r.c.variant == bindparam("v"),
+            r.c.persona == bindparam("p"),
+        )
+        .values(
+            users=r.c.users - bindparam("n"),
+            total=r.c.total - bindparam("s"),
+            squares=r.c.squares - bindparam("q"),
+        ),
+        [{"v": v, "p": p, "n": n, "s": s, "q": q} for v, p, n, s, q, _, _ in found],
+    )
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def rollup_rows(conn: Connection, key: str, metric_keys: Collection[str]) -> list[Any]:
+    query = select(rollups).where(
+        rollups.c.experiment == key, rollups.c.metric.in_([*metric_keys, EXPOSURES])
+    )
+    return list(conn.execute(query).mappings())
+
+
 def folded_sums(
     conn: Connection, key: str, metric_keys: Sequence[str], cutoffs: Sequence[datetime]
 ) -> Sums:
-    """Per group, Σy and Σy² of the folded values of each (metric key, cutoff) pair."""
-    o = repo.outcomes
+    """Per group, Σy and Σy² of the stored values of each (metric key, cutoff) pair."""
+    o = outcomes
     values = select(o.c.variant, o.c.persona, o.c.exposed_at, o.c.value, o.c.metric).where(
         o.c.experiment == key, o.c.metric.in_(set(metric_keys))
     )
     return sums_by_group(conn, repo.value_sums(values, cutoffs, metric_keys))
+
+
+Sums = dict[tuple[str, str | None], list[tuple[float, float]]]
 
 
 def sums_by_group(conn: Connection, query: Select[Any]) -> Sums:
@@ -77,53 +310,3 @@ def sums_by_group(conn: Connection, query: Select[Any]) -> Sums:
         pairs = [float(v or 0) for v in row[2:]]
         out[(row[0], row[1])] = list(zip(pairs[::2], pairs[1::2], strict=True))
     return out
-
-
-def fold(conn: Connection, key: str, metrics: Sequence[Metric], now: datetime) -> None:
-    """Store the values of every profile of `key` whose windows have matured (and of the
-    queued ones), in the caller's write transaction."""
-    by_key = {metric_key(m): m for m in metrics}
-    _forget_other_definitions(conn, key, by_key)
-    done = folded_until(conn, key, by_key)
-    queued = refolding(conn, key)
-    for mkey, metric in by_key.items():
-        low = done.get(mkey)
-        until = now - metric.window_end - LATE_DATA_GRACE
-        if low is not None:
-            until = max(until, low)
-        if low is not None and until == low and not queued:
-            continue
-        a = repo.assignments
-        values = repo.profile_values(key, metric, tail(low, queued) & (a.c.exposed_at <= until))
-        _insert(conn, key, mkey, values)
-        _record(conn, key, mkey, until)
-    conn.execute(delete(repo.refolds).where(repo.refolds.c.experiment == key))
-
-
-def _insert(conn: Connection, key: str, mkey: str, values: Select[Any]) -> None:
-    rows = values.add_columns(literal(key).label("experiment"), literal(mkey).label("metric"))
-    columns = [c.name for c in rows.selected_columns]
-    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    statement = dialect_insert(repo.outcomes).from_select(columns, rows)
-    conn.execute(statement.on_conflict_do_nothing())
-
-
-def _record(conn: Connection, key: str, mkey: str, until: datetime) -> None:
-    dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert
-    statement = dialect_insert(folds).values(experiment=key, metric=mkey, folded_until=until)
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[folds.c.experiment, folds.c.metric],
-            set_={"folded_until": statement.excluded.folded_until},
-        )
-    )
-
-
-def _forget_other_definitions(conn: Connection, key: str, current: Collection[str]) -> None:
-    """Drop what was folded for metric definitions the experiment no longer has: emptying
-    the refold queue without refolding them would leave them wrong if they came back."""
-    o = repo.outcomes
-    conn.execute(delete(o).where(o.c.experiment == key, o.c.metric.not_in(list(current))))
-    conn.execute(
-        delete(folds).where(folds.c.experiment == key, folds.c.metric.not_in(list(current)))
-    )

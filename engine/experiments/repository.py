@@ -23,9 +23,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    delete,
     func,
-    insert,
     literal,
     select,
     update,
@@ -44,16 +42,10 @@ from engine.catalog.metrics import (
     StageMetric,
 )
 from engine.store.base import UTCDateTime
-from engine.store.experiment_tables import (
-    ExperimentAssignment,
-    ExperimentOutcome,
-    ExperimentRefold,
-)
+from engine.store.experiment_tables import ExperimentAssignment
 from engine.store.tables import Event, Profile, StageEntry
 
 assignments = ExperimentAssignment.__table__  # type: ignore[attr-defined]
-outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
-refolds = ExperimentRefold.__table__  # type: ignore[attr-defined]
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -137,9 +129,7 @@ def insert_assignment(
 def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
     """When two profiles merge, the survivor keeps its own assignments and takes over the
     merged profile's other ones, so an exposure before identify stays sticky after it.
-
-    The survivor's metric values change with the history it takes over, so its folded
-    outcomes are dropped and it is queued to be folded again."""
+    (engine.experiments.outcomes.merge_assignments also keeps the folded outcomes right.)"""
     a = assignments
     theirs = select(a.c.experiment).where(a.c.profile_id == survivor).scalar_subquery()
     conn.execute(
@@ -147,11 +137,6 @@ def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
         .where(a.c.profile_id == gone, a.c.experiment.not_in(theirs))
         .values(profile_id=survivor)
     )
-    # The survivor's history changed: its folded outcomes are computed live until refolded.
-    conn.execute(delete(outcomes).where(outcomes.c.profile_id.in_([gone, survivor])))
-    stale = select(a.c.experiment, a.c.profile_id).where(a.c.profile_id == survivor)
-    conn.execute(delete(refolds).where(refolds.c.profile_id == survivor))
-    conn.execute(insert(refolds).from_select(["experiment", "profile_id"], stale))
 
 
 def exposures(conn: Connection, keys: Sequence[str]) -> list[ExposureRow]:
@@ -180,15 +165,20 @@ def consistent(conn: Connection) -> Connection:
     return conn
 
 
-def population(conn: Connection, key: str, cutoffs: Sequence[datetime]) -> list[Sequence[Any]]:
+def population(
+    conn: Connection,
+    key: str,
+    cutoffs: Sequence[datetime],
+    where: ColumnElement[bool] | None = None,
+) -> list[Sequence[Any]]:
     """Per (variant, persona): exposures, first and last exposure, and the profiles exposed
-    by each cutoff (a metric's eligible profiles). Reads the assignments alone."""
+    by each cutoff (a metric's eligible profiles), of the assignments matching `where`."""
     a = assignments
     eligible = [_count_if(a.c.exposed_at <= cutoff) for cutoff in cutoffs]
     exposed_range = (func.min(a.c.exposed_at), func.max(a.c.exposed_at))
     query = (
         select(a.c.variant, a.c.persona, func.count(), *exposed_range, *eligible)
-        .where(a.c.experiment == key)
+        .where(a.c.experiment == key, where if where is not None else literal(True))
         .group_by(a.c.variant, a.c.persona)
     )
     return [tuple(row) for row in conn.execute(query)]

@@ -59,7 +59,6 @@ from engine.experiments.srm import srm_test
 from engine.experiments.sums import Group, GroupSums, group_sums
 from engine.profiles.repository import find_profile_id
 from engine.store.bulk import BulkWriter
-from engine.store.db import write_transaction
 from engine.store.events import insert_events
 
 __all__ = [
@@ -295,10 +294,9 @@ def experiment_results(
 
 def fold_experiments(engine: Engine, catalog: Catalog, now: datetime) -> None:
     """Fold the matured outcomes of every experiment of the live content (a worker job),
-    each experiment in its own transaction."""
+    each metric in its own transaction."""
     for key, entry in known_experiments(catalog).items():
-        with write_transaction(engine) as conn:
-            outcomes.fold(conn, key, entry.experiment.metrics, now)
+        outcomes.fold_experiment(engine, key, entry.experiment.metrics, now)
 
 
 def _metrics_of(experiment: Experiment) -> list[tuple[Metric, str]]:

@@ -1,24 +1,26 @@
-"""Per-group metric sums for results: folded outcomes plus the live tail.
+"""Per-group metric sums for results: folded sums plus the live tail.
 
 Results never read per-profile rows into Python: each query returns one row per (variant,
 persona at exposure) with COUNT/SUM aggregates, the sufficient statistics that
 engine.experiments.arms.ArmStats takes. For each metric:
 
-    Σ over the profiles exposed by the cutoff = folded values (one narrow table)
-                                              + live values of the tail not folded yet
+    Σ over the profiles exposed by the cutoff = folded sums (engine.experiments.outcomes)
+                                              + live sums of the tail not folded yet
 
-so results cost about one scan of the assignments and one of the stored outcomes, however
-long the history behind them (benchmarks/RESULTS.md).
+When every cutoff is at or after its metric's fold (always so for results), the folded part
+is a few rollup rows, and results cost about as much as the tail, however many profiles
+were exposed. An earlier cutoff (the cumulative lift's days) reads the stored per-profile
+values and the assignments instead.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection
 
 from engine.catalog.metrics import Metric
 from engine.experiments import outcomes
@@ -39,6 +41,50 @@ class GroupSums:
     sums: tuple[tuple[float, float], ...]
 
 
+class _Totals:
+    """GroupSums being added up from folded and live parts."""
+
+    def __init__(self, metrics: int) -> None:
+        self.metrics = metrics
+        self.groups: dict[Group, dict[str, Any]] = {}
+
+    def group(self, group: Group) -> dict[str, Any]:
+        if group not in self.groups:
+            self.groups[group] = {
+                "exposed": 0,
+                "first": None,
+                "last": None,
+                "eligible": [0] * self.metrics,
+                "sums": [[0.0, 0.0] for _ in range(self.metrics)],
+            }
+        return self.groups[group]
+
+    def expose(self, group: Group, users: int, first: datetime, last: datetime) -> None:
+        g = self.group(group)
+        g["exposed"] += users
+        g["first"] = first if g["first"] is None else min(g["first"], first)
+        g["last"] = last if g["last"] is None else max(g["last"], last)
+
+    def add(self, group: Group, position: int, users: int, total: float, squares: float) -> None:
+        g = self.group(group)
+        g["eligible"][position] += users
+        g["sums"][position][0] += total
+        g["sums"][position][1] += squares
+
+    def result(self) -> dict[Group, GroupSums]:
+        return {
+            group: GroupSums(
+                g["exposed"],
+                g["first"],
+                g["last"],
+                tuple(g["eligible"]),
+                tuple((s, q) for s, q in g["sums"]),
+            )
+            for group, g in self.groups.items()
+            if g["exposed"]
+        }
+
+
 def group_sums(
     conn: Connection, key: str, metrics: Sequence[Metric], cutoffs: Sequence[datetime]
 ) -> dict[Group, GroupSums]:
@@ -46,32 +92,62 @@ def group_sums(
     exposed by its cutoff. The same metric may come several times with different cutoffs
     (the cumulative lift): each distinct metric is computed once."""
     keys = [outcomes.metric_key(m) for m in metrics]
-    done = outcomes.folded_until(conn, key, set(keys))
-    queued = outcomes.refolding(conn, key) if done else []
-    totals: dict[Group, list[list[float]]] = defaultdict(lambda: [[0.0, 0.0] for _ in metrics])
-    if done:
-        folded = outcomes.folded_sums(conn, key, keys, cutoffs)
-        _add(totals, folded, range(len(metrics)))
+    done = outcomes.folded_until(conn, key, {*keys, outcomes.EXPOSURES})
+    queued = outcomes.refolding(conn, key) if done else {}
+    totals = _Totals(len(metrics))
+    rolled = outcomes.EXPOSURES in done and all(
+        k in done and c >= done[k] for k, c in zip(keys, cutoffs, strict=True)
+    )
+    if rolled:
+        _add_rollups(conn, totals, key, keys)
+        tail = outcomes.tail(done[outcomes.EXPOSURES], queued.get(outcomes.EXPOSURES, []))
+        _add_population(conn, totals, key, [], [], tail)
+    else:
+        _add_population(conn, totals, key, cutoffs, range(len(metrics)), None)
+        if done:
+            folded = outcomes.folded_sums(conn, key, keys, cutoffs)
+            for group, pairs in folded.items():
+                for position, (total, squares) in enumerate(pairs):
+                    totals.add(group, position, 0, total, squares)
     for mkey in dict.fromkeys(keys):
         at = [i for i, k in enumerate(keys) if k == mkey]
-        where = outcomes.tail(done.get(mkey), queued)
         mine = [cutoffs[i] for i in at]
+        where = outcomes.tail(done.get(mkey), queued.get(mkey, []))
         where &= repo.assignments.c.exposed_at <= max(mine)
+        if rolled:
+            _add_population(conn, totals, key, mine, at, where, count_exposures=False)
         live = repo.value_sums(repo.profile_values(key, metrics[at[0]], where), mine)
-        _add(totals, outcomes.sums_by_group(conn, live), at)
-    out = {}
-    for row in repo.population(conn, key, cutoffs):
-        group = (row[0], row[1])
-        sums = tuple((s, q) for s, q in totals.get(group, [[0.0, 0.0] for _ in metrics]))
-        eligible = tuple(int(n or 0) for n in row[5:])
-        out[group] = GroupSums(int(row[2]), row[3], row[4], eligible, sums)
-    return out
+        for group, pairs in outcomes.sums_by_group(conn, live).items():
+            for position, (total, squares) in zip(at, pairs, strict=True):
+                totals.add(group, position, 0, total, squares)
+    return totals.result()
 
 
-def _add(
-    totals: dict[Group, list[list[float]]], found: outcomes.Sums, positions: Sequence[int]
+def _add_rollups(conn: Connection, totals: _Totals, key: str, keys: Sequence[str]) -> None:
+    for row in outcomes.rollup_rows(conn, key, set(keys)):
+        group = (row["variant"], row["persona"] or None)
+        if row["metric"] == outcomes.EXPOSURES:
+            if row["users"]:
+                totals.expose(group, row["users"], row["first_exposed_at"], row["last_exposed_at"])
+            continue
+        for position, mkey in enumerate(keys):
+            if mkey == row["metric"]:
+                totals.add(group, position, row["users"], row["total"], row["squares"])
+
+
+def _add_population(
+    conn: Connection,
+    totals: _Totals,
+    key: str,
+    cutoffs: Sequence[datetime],
+    positions: Sequence[int],
+    where: ColumnElement[bool] | None,
+    *,
+    count_exposures: bool = True,
 ) -> None:
-    for group, pairs in found.items():
-        for position, (total, squares) in zip(positions, pairs, strict=True):
-            totals[group][position][0] += total
-            totals[group][position][1] += squares
+    for row in repo.population(conn, key, cutoffs, where):
+        group = (row[0], row[1])
+        if count_exposures:
+            totals.expose(group, int(row[2]), row[3], row[4])
+        for position, eligible in zip(positions, row[5:], strict=True):
+            totals.add(group, position, int(eligible or 0), 0.0, 0.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from engine.experiments.repository import move_assignments
+from engine.experiments.outcomes import merge_assignments
 from engine.ingest.identity import IdentityPlan, Key
 from engine.store.bulk import BulkWriter
 from engine.store.tables import DeadLetter, Event, Identity, Profile
@@ -126,7 +126,7 @@ def _merge_profiles(conn: Connection, gone: int, survivor: int, now: datetime) -
     conn.execute(
         update(identities).where(identities.c.profile_id == gone).values(profile_id=survivor)
     )
-    move_assignments(conn, gone, survivor)  # an exposure before identify stays sticky
+    merge_assignments(conn, gone, survivor)  # an exposure before identify stays sticky
     conn.execute(delete(profiles).where(profiles.c.id == gone))
     conn.execute(
         update(profiles)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from engine.audience.repository import memberships, stage_entries
+from engine.experiments.outcomes import retract
 from engine.ingest.repository import dead_letters, events, identities, profiles
 
 
@@ -55,6 +56,7 @@ def page_events(
 
 
 def erase_profile(conn: Connection, profile_id: int) -> dict[str, int]:
+    retract(conn, [profile_id])  # out of the experiments' folded sums before its rows go
     counts: dict[str, int] = {}
     owned = (
         ("events", events),

@@ -59,6 +59,27 @@ class ExperimentOutcome(SQLModel, table=True):
     value: float
 
 
+class ExperimentRollup(SQLModel, table=True):
+    """The folded profiles of one metric, summed per (variant, persona at exposure): what
+    results read instead of the profiles. Metric `exposures` counts every folded exposure.
+
+    `persona` is '' for profiles without one (a key column cannot be NULL). First and last
+    exposure are kept as folded; they are not moved when a profile is erased.
+    """
+
+    __tablename__ = "experiment_rollups"
+
+    experiment: str = Field(primary_key=True, max_length=64)
+    metric: str = Field(primary_key=True, max_length=32)
+    variant: str = Field(primary_key=True, max_length=64)
+    persona: str = Field(primary_key=True, max_length=64)
+    users: int
+    total: float
+    squares: float
+    first_exposed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    last_exposed_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
 class ExperimentFold(SQLModel, table=True):
     """How far a metric is folded: every profile exposed at or before `folded_until`."""
 
@@ -70,11 +91,12 @@ class ExperimentFold(SQLModel, table=True):
 
 
 class ExperimentRefold(SQLModel, table=True):
-    """A profile whose folded outcomes were dropped (its profile merged with another): results
-    compute it live until the next fold stores it again."""
+    """A profile whose folded value of a metric was retracted (its profile merged with
+    another): results compute it live until the next fold of that metric stores it again."""
 
     __tablename__ = "experiment_refolds"
     __table_args__ = {"sqlite_with_rowid": False}
 
     experiment: str = Field(primary_key=True, max_length=64)
+    metric: str = Field(primary_key=True, max_length=32)
     profile_id: int = _profile_key()

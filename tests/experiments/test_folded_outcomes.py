@@ -1,81 +1,91 @@
-"""Folded outcomes change how results are computed, never what they are: the sums equal
-the per-profile reference whatever has been folded, after merges and definition changes."""
+"""Folding changes how results are computed, never what they are: the sums equal the
+per-profile reference whatever has been folded, after merges, erasures and changed metric
+definitions, on both backends."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, func, select, update
 
 from engine.catalog.metrics import Metric, StageMetric
 from engine.experiments import outcomes, sums
-from engine.experiments import repository as repo
+from engine.profiles.repository import erase_profile
 from engine.store.db import write_transaction
-from engine.store.tables import Event, Profile
+from engine.store.tables import Event
 from tests.experiments.factories import T0
 from tests.experiments.test_metric_sql import (
     KEY,
     METRICS,
-    NOW,
     Plain,
+    Seeded,
     expected,
     plain,
     reference,
     seed,
 )
 
-CUTOFFS = [NOW - m.window_end for m in METRICS]
 events = Event.__table__  # type: ignore[attr-defined]
-profiles = Profile.__table__  # type: ignore[attr-defined]
 
 
-def fold(engine: Engine, at_days: float, metrics: list[Metric] = METRICS) -> None:
-    with write_transaction(engine) as conn:
-        outcomes.fold(conn, KEY, metrics, T0 + timedelta(days=at_days))
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
 
 
-def results(engine: Engine, cutoffs: list[datetime] = CUTOFFS) -> Plain:
+def fold(engine: Engine, days: float, metrics: list[Metric] = METRICS) -> None:
+    outcomes.fold_experiment(engine, KEY, metrics, at(days))
+
+
+def cutoffs(days: float, metrics: list[Metric] = METRICS, in_progress: bool = False) -> list:  # type: ignore[type-arg]
+    return [at(days) if in_progress else at(days) - m.window_end for m in metrics]
+
+
+def results(engine: Engine, when: list[datetime], metrics: list[Metric] = METRICS) -> Plain:
     with engine.connect() as conn:
-        return plain(sums.group_sums(conn, KEY, METRICS, cutoffs))
+        return plain(sums.group_sums(conn, KEY, metrics, when))
+
+
+def check(engine: Engine, data: Seeded, days: float) -> None:
+    """Results now, a little later, much later, in progress, and at the seed's horizon
+    (before the fold: read from the stored values) all equal the reference."""
+    for when in (days, days + 0.5, 130.0, 45.0):
+        for in_progress in (False, True):
+            c = cutoffs(when, in_progress=in_progress)
+            assert results(engine, c) == expected(data, METRICS, c), (when, in_progress)
 
 
 def stored(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(repo.outcomes)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(outcomes.outcomes)).scalar_one())
 
 
 # Folds that store nothing, part of the exposures (different per metric) and all of them.
-@pytest.mark.parametrize("at_days", [10, 35, 52, 120])
-def test_results_are_the_same_whatever_is_folded(db_engine: Engine, at_days: int) -> None:
+@pytest.mark.parametrize("days", [10, 35, 52, 120])
+def test_results_are_the_same_whatever_is_folded(db_engine: Engine, days: int) -> None:
     data = seed(db_engine)
-    before = results(db_engine)
-    assert before == expected(data, METRICS, CUTOFFS)
-    fold(db_engine, at_days)
-    assert results(db_engine) == before
-    in_progress = [NOW] * len(METRICS)
-    assert results(db_engine, in_progress) == expected(data, METRICS, in_progress)
+    fold(db_engine, days)
+    check(db_engine, data, days)
 
 
 def test_folding_is_incremental_and_idempotent(db_engine: Engine) -> None:
     data = seed(db_engine)
     fold(db_engine, 35)
     first = stored(db_engine)
-    fold(db_engine, 120)
-    second = stored(db_engine)
-    fold(db_engine, 120)
-    assert 0 < first < second == stored(db_engine)
-    assert results(db_engine) == expected(data, METRICS, CUTOFFS)
+    for days in (36, 52, 52, 120, 120):
+        fold(db_engine, days)
+        check(db_engine, data, days)
+    assert 0 < first < stored(db_engine)
     # Only non-zero values are stored: exactly the profiles whose reference is not 0.
-    with db_engine.connect() as conn:
-        keys = {outcomes.metric_key(m): m for m in METRICS}
-        rows = conn.execute(select(repo.outcomes.c.metric, repo.outcomes.c.value)).all()
     nonzero = sum(1 for pid in data.group for m in METRICS if reference(m, data, pid))
-    assert len(rows) == nonzero
-    assert all(value > 0 and key in keys for key, value in rows)
+    assert stored(db_engine) == nonzero
+    with db_engine.connect() as conn:
+        rollups = conn.execute(select(outcomes.rollups)).mappings().all()
+    exposures = [r for r in rollups if r["metric"] == outcomes.EXPOSURES]
+    assert sum(r["users"] for r in exposures) == len(data.group)
 
 
-def test_a_merged_profile_is_computed_live_until_folded_again(db_engine: Engine) -> None:
+def test_a_merge_is_retracted_and_folded_again(db_engine: Engine) -> None:
     data = seed(db_engine)
     fold(db_engine, 120)
     # Profile 2 merges into profile 1, as identity resolution does: its events move, its
@@ -83,18 +93,32 @@ def test_a_merged_profile_is_computed_live_until_folded_again(db_engine: Engine)
     gone, survivor = 2, 1
     with write_transaction(db_engine) as conn:
         conn.execute(update(events).where(events.c.profile_id == gone).values(profile_id=survivor))
-        repo.move_assignments(conn, gone, survivor)
-        conn.execute(delete(profiles).where(profiles.c.id == gone))
-        assert outcomes.refolding(conn, KEY) == [survivor]
+        outcomes.merge_assignments(conn, gone, survivor)
+        erase_profile(conn, gone)
+        queued = outcomes.refolding(conn, KEY)
+    assert len(queued) == len(METRICS) + 1
+    assert all(q == [survivor] for q in queued.values())
     data.events[survivor] += data.events.pop(gone)
     for table in (data.group, data.exposed, data.stages):
         table.pop(gone, None)
-    wanted = expected(data, METRICS, CUTOFFS)
-    assert results(db_engine) == wanted
+    check(db_engine, data, 120)
     fold(db_engine, 121)
     with db_engine.connect() as conn:
-        assert outcomes.refolding(conn, KEY) == []
-    assert results(db_engine) == wanted
+        assert outcomes.refolding(conn, KEY) == {}
+    check(db_engine, data, 121)
+
+
+def test_an_erased_profile_leaves_every_sum(db_engine: Engine) -> None:
+    data = seed(db_engine)
+    fold(db_engine, 52)
+    for pid in (3, 4, 150):
+        with write_transaction(db_engine) as conn:
+            erase_profile(conn, pid)
+        for table in (data.group, data.exposed, data.stages, data.events):
+            table.pop(pid, None)
+    check(db_engine, data, 52)
+    fold(db_engine, 120)
+    check(db_engine, data, 120)
 
 
 def test_a_changed_metric_definition_is_folded_afresh(db_engine: Engine) -> None:
@@ -103,12 +127,10 @@ def test_a_changed_metric_definition_is_folded_afresh(db_engine: Engine) -> None
     longer = StageMetric(stage="activation", within=timedelta(days=20), name="activation_14d")
     changed = [longer, *METRICS[1:]]
     assert outcomes.metric_key(longer) != outcomes.metric_key(METRICS[0])
-    cutoffs = [NOW - m.window_end for m in changed]
-    with db_engine.connect() as conn:
-        live = plain(sums.group_sums(conn, KEY, changed, cutoffs))
-    assert live == expected(data, changed, cutoffs)
+    c = cutoffs(130, changed)
+    assert results(db_engine, c, changed) == expected(data, changed, c)
     fold(db_engine, 121, changed)
+    assert results(db_engine, c, changed) == expected(data, changed, c)
     with db_engine.connect() as conn:
-        assert plain(sums.group_sums(conn, KEY, changed, cutoffs)) == live
-        metrics_stored = set(conn.execute(select(repo.outcomes.c.metric).distinct()).scalars())
-    assert metrics_stored <= {outcomes.metric_key(m) for m in changed}
+        kept = set(conn.execute(select(outcomes.folds.c.metric)).scalars())
+    assert kept == {outcomes.EXPOSURES, *(outcomes.metric_key(m) for m in changed)}

@@ -49,6 +49,21 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_table(
+        "experiment_rollups",
+        sa.Column("experiment", sa.String(length=64), nullable=False),
+        sa.Column("metric", sa.String(length=32), nullable=False),
+        sa.Column("variant", sa.String(length=64), nullable=False),
+        sa.Column("persona", sa.String(length=64), nullable=False),
+        sa.Column("users", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Float(), nullable=False),
+        sa.Column("squares", sa.Float(), nullable=False),
+        sa.Column("first_exposed_at", UTCDateTime(), nullable=False),
+        sa.Column("last_exposed_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "experiment", "metric", "variant", "persona", name=op.f("pk_experiment_rollups")
+        ),
+    )
+    op.create_table(
         "experiment_folds",
         sa.Column("experiment", sa.String(length=64), nullable=False),
         sa.Column("metric", sa.String(length=32), nullable=False),
@@ -58,9 +73,12 @@ def upgrade() -> None:
     op.create_table(
         "experiment_refolds",
         sa.Column("experiment", sa.String(length=64), nullable=False),
+        sa.Column("metric", sa.String(length=32), nullable=False),
         sa.Column("profile_id", sa.Integer(), nullable=False),
         _profile_fk("experiment_refolds"),
-        sa.PrimaryKeyConstraint("experiment", "profile_id", name=op.f("pk_experiment_refolds")),
+        sa.PrimaryKeyConstraint(
+            "experiment", "metric", "profile_id", name=op.f("pk_experiment_refolds")
+        ),
         sqlite_with_rowid=False,
     )
 
@@ -68,6 +86,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("experiment_refolds")
     op.drop_table("experiment_folds")
+    op.drop_table("experiment_rollups")
     op.drop_table("experiment_outcomes")
     op.drop_index(
         op.f("ix_experiment_assignments_experiment_exposed_at"),
