@@ -8,6 +8,7 @@ from sqlalchemy import Connection, RowMapping, delete, func, select
 
 from engine.audience.repository import memberships, stage_entries
 from engine.ingest.repository import dead_letters, events, identities, profiles
+from engine.store.recount import forget_profiles
 
 
 def find_profile_id(conn: Connection, user_id: str) -> int | None:
@@ -56,6 +57,7 @@ def page_events(
 
 def erase_profile(conn: Connection, profile_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
+    forget_profiles(conn, [profile_id])  # its runs go with the profile (ON DELETE CASCADE)
     owned = (
         ("events", events),
         ("identities", identities),
