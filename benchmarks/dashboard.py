@@ -39,8 +39,9 @@ from engine.api.app import create_app
 from engine.catalog.catalog import load_catalog
 from engine.clock import FrozenClock
 from engine.config import Settings
-from engine.store.db import create_db_engine
+from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
+from engine.store.recount import rebuild
 from engine.web.endpoints import router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,8 @@ def prepare(path: Path, profiles: int) -> None:
     upgrade(engine)
     started = time.perf_counter()
     counts = fill(engine, profiles)
+    with write_transaction(engine) as conn:
+        rebuild(conn)  # the rows went around the engine: count them as `parcours db recount`
     engine.dispose()
     took = time.perf_counter() - started
     print(f"filled {path} in {took:.0f} s: {counts}", file=sys.stderr)

@@ -45,6 +45,17 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("recount")
+def db_recount() -> None:
+    """Recompute the flow page's counters from the rows (after loading rows around the engine)."""
+    from engine.store.db import create_db_engine, write_transaction
+    from engine.store.recount import rebuild
+
+    with write_transaction(create_db_engine(_settings().database_url)) as conn:
+        rebuild(conn)
+    typer.echo("counters recomputed")
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),

@@ -24,6 +24,7 @@ from engine.channels.links import email_hash
 from engine.channels.suppressions import is_suppressed
 from engine.clock import Clock
 from engine.flows import repository as repo
+from engine.flows.counters import Counts, run_states
 from engine.guardrails.service import Guardrails
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
@@ -95,6 +96,7 @@ class Dispatcher:
         with write_transaction(self.engine) as conn:
             repo.finish_deliveries(conn, outcomes)
             repo.add_journey(BulkWriter(conn), journey)
+            _count(conn, rows, dict(outcomes), journey)
             publish(conn, self.catalog(), events, self.clock.now())
         return len(rows)
 
@@ -165,6 +167,20 @@ class Dispatcher:
         """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
         ceiling = min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1))
         return timedelta(seconds=self.rng.uniform(0.5, 1.0) * ceiling.total_seconds())
+
+
+def _count(
+    conn: Connection,
+    rows: list[dict[str, Any]],
+    outcomes: dict[int, dict[str, Any]],
+    journey: list[dict[str, Any]],
+) -> None:
+    """The flow page's counters of the deliveries settled and the entries noted here."""
+    runs = run_states(conn, {row["run_id"] for row in rows})
+    counts = Counts()
+    counts.deliveries((row | outcomes.get(row["id"], {}) for row in rows), runs)
+    counts.journey(journey, runs)
+    counts.write(conn)
 
 
 def _people(conn: Connection, ids: set[int]) -> dict[int, tuple[str | None, dict[str, Any]]]:

@@ -188,7 +188,7 @@ class RunContext:
         self.guardrails.cap_delivered(self.conn, self.writes.deliveries, priorities, self.now)
         users = {pid: stored.user_id for pid, stored in self.profiles.items()}
         events = flow_events(self.writes.journey, self.runs, users) + self.exposures
-        self.writes.flush(self.conn)
+        self.writes.flush(self.conn, self.runs)
         publish(self.conn, self.catalog, events, self.now)
         self.exposures = []
 

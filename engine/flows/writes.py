@@ -2,11 +2,13 @@
 
 Deciding what a run does is pure and fast; writing each decision with its own statement
 is what made a tick slow (about 9 statements per run). Runs record their writes here, and
-`flush` sends them as a handful of executemany statements at the end of the batch.
+`flush` sends them as a handful of executemany statements at the end of the batch, with
+the counters of the flow page (`engine.flows.counters`) in the same transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.flows import repository as repo
+from engine.flows.counters import Counts
 from engine.store.bulk import BulkWriter
 
 
@@ -65,12 +68,23 @@ class RunWrites:
         self.deliveries += other.deliveries
         self.journey += other.journey
 
-    def flush(self, conn: Connection) -> None:
+    def flush(self, conn: Connection, runs: Mapping[int, Mapping[str, Any]]) -> None:
+        """Write everything; `runs` holds every run written to, in its state after the batch."""
         writer = BulkWriter(conn)
-        repo.update_runs(writer, self.run_updates)
+        counts = Counts()
+        repo.update_runs(writer, self.run_updates)  # locks the runs before `conversions`
+        counts.conversions(conn, self._converting())
         repo.drop_timers_of(writer, self.timer_drops)
         repo.add_timers(writer, [(run, step, due) for run, (step, due) in self.timers.items()])
         repo.add_deliveries(conn, [(d.row, d.item) for d in self.deliveries])
         repo.add_journey(writer, self.journey)
+        counts.journey(self.journey, runs)
+        counts.deliveries((d.row for d in self.deliveries), runs)
+        counts.write(conn)
         self.run_updates, self.timers, self.timer_drops = {}, {}, set()
         self.deliveries, self.journey = [], []
+
+    def _converting(self) -> list[int]:
+        return [
+            run for run, values in self.run_updates.items() if values.get("status") == "converted"
+        ]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from engine.experiments.outcomes import merge_assignments
 from engine.ingest.identity import IdentityPlan, Key
 from engine.store.bulk import BulkWriter
+from engine.store.recount import forget_profiles
 from engine.store.tables import DeadLetter, Event, Identity, Profile
 
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -127,6 +128,7 @@ def _merge_profiles(conn: Connection, gone: int, survivor: int, now: datetime) -
         update(identities).where(identities.c.profile_id == gone).values(profile_id=survivor)
     )
     merge_assignments(conn, gone, survivor)  # an exposure before identify stays sticky
+    forget_profiles(conn, [gone])  # its runs go with it (ON DELETE CASCADE)
     conn.execute(delete(profiles).where(profiles.c.id == gone))
     conn.execute(
         update(profiles)

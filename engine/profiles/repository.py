@@ -9,6 +9,7 @@ from sqlalchemy import Connection, RowMapping, delete, func, select
 from engine.audience.repository import memberships, stage_entries
 from engine.experiments.outcomes import retract
 from engine.ingest.repository import dead_letters, events, identities, profiles
+from engine.store.recount import forget_profiles
 
 
 def find_profile_id(conn: Connection, user_id: str) -> int | None:
@@ -58,6 +59,7 @@ def page_events(
 def erase_profile(conn: Connection, profile_id: int) -> dict[str, int]:
     retract(conn, [profile_id])  # out of the experiments' folded sums before its rows go
     counts: dict[str, int] = {}
+    forget_profiles(conn, [profile_id])  # its runs go with the profile (ON DELETE CASCADE)
     owned = (
         ("events", events),
         ("identities", identities),

@@ -1,5 +1,6 @@
 """Persistence: SQLModel tables, database engines, Alembic migrations."""
 
+import engine.store.counter_tables
 import engine.store.experiment_tables
 import engine.store.runtime_tables
 import engine.store.tables

@@ -1,18 +1,22 @@
 """The SQL of the flow pages (per-step counts, errors) and of the profile page.
 
-Per-step counts come from two GROUP BY statements: journey entries (what the interpreter
-decided at each step: entered, skipped and why, branch taken, waited, timed out) and
-deliveries (what the channels did: sent, skipped and why, failed and why).
+Per-step counts come from journey entries (what the interpreter decided at each step:
+entered, skipped and why, branch taken, waited, timed out) and deliveries (what the
+channels did: sent, skipped and why, failed and why). Both are summed from the counters the
+runtime keeps per run entry day (`engine.flows.counters`); only the first, partial day of
+a period and the deliveries still in flight are grouped from the rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, select
 
+from engine.flows.counters import day_of
+from engine.store.recount import SETTLED, delivery_counts, step_counts
 from engine.web.sql import (
     assignments,
     deliveries,
@@ -23,6 +27,8 @@ from engine.web.sql import (
     runs,
     stage_entries,
 )
+
+IN_FLIGHT = ("pending", "sending", "retrying")
 
 
 @dataclass(frozen=True)
@@ -63,17 +69,35 @@ def run_outcomes(
 
 
 def step_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[StepOutcome]:
-    """Every step-level journey entry of the flow's runs, counted per outcome and reason."""
+    """Every step-level journey entry of the flow's runs entered since `since`, counted per
+    outcome and reason: whole days from the counters, the partial first day from the rows.
+    A (step, outcome, reason) may come twice; callers add them up."""
+    first_day, partial = _split(since)
+    c = step_counts
+    keys = (c.c.step, c.c.kind, c.c.outcome, c.c.reason)
+    counted = select(*keys, func.sum(c.c.entries), func.sum(c.c.converted)).where(c.c.flow == flow)
+    if first_day is not None:
+        counted = counted.where(c.c.day >= first_day)
+    out = [
+        StepOutcome(step, kind, outcome, why or None, int(n), int(k))
+        for step, kind, outcome, why, n, k in conn.execute(counted.group_by(*keys))
+    ]
+    return out + (_entries_of_runs(conn, flow, *partial) if partial else [])
+
+
+def _entries_of_runs(
+    conn: Connection, flow: str, since: datetime, until: datetime
+) -> list[StepOutcome]:
+    """The journey entries of the runs entered in [since, until), grouped from the rows."""
     reason = journey.c.detail["reason"].as_string()
     converted = func.sum(case((runs.c.status == "converted", 1), else_=0))
     query = (
         select(journey.c.step, journey.c.kind, journey.c.outcome, reason, func.count(), converted)
         .select_from(journey.join(runs, runs.c.id == journey.c.run_id))
         .where(runs.c.flow == flow, journey.c.step.is_not(None))
+        .where(runs.c.entered_at >= since, runs.c.entered_at < until)
         .group_by(journey.c.step, journey.c.kind, journey.c.outcome, reason)
     )
-    if since is not None:
-        query = query.where(runs.c.entered_at >= since)
     return [
         StepOutcome(step, kind, outcome, why, int(n), int(c or 0))
         for step, kind, outcome, why, n, c in conn.execute(query)
@@ -82,17 +106,61 @@ def step_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[S
 
 def delivery_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[DeliveryOutcome]:
     """The flow's deliveries per (step, channel, content, status, reason), of the runs
-    entered since `since`."""
+    entered since `since`: settled ones of whole days from the counters, those in flight
+    (few, and indexed by status) and the partial first day's from the rows."""
+    first_day, partial = _split(since)
+    c = delivery_counts
+    keys = (c.c.step, c.c.channel, c.c.content, c.c.status, c.c.reason)
+    counted = select(*keys, func.sum(c.c.deliveries)).where(c.c.flow == flow).group_by(*keys)
+    if first_day is not None:
+        counted = counted.where(c.c.day >= first_day)
+    out = [
+        DeliveryOutcome(step, channel, content, status, reason or None, int(n))
+        for step, channel, content, status, reason, n in conn.execute(counted)
+    ]
+    status = deliveries.c.status
+    out += _deliveries_of_runs(conn, flow, since, None, status.in_(IN_FLIGHT))
+    if partial:
+        out += _deliveries_of_runs(conn, flow, *partial, status.in_(SETTLED))
+    return out
+
+
+def _deliveries_of_runs(
+    conn: Connection,
+    flow: str,
+    since: datetime | None,
+    until: datetime | None,
+    status: ColumnElement[bool],
+) -> list[DeliveryOutcome]:
+    """Deliveries with `status` of the flow's runs entered in [since, until), from the rows."""
     d = deliveries
     keys = (d.c.step, d.c.channel, d.c.content, d.c.status, d.c.reason)
-    query = select(*keys, func.count()).where(d.c.flow == flow).group_by(*keys)
-    if since is not None:  # deliveries of the runs entered in the period, as for the steps
-        entered = select(runs.c.id).where(runs.c.flow == flow, runs.c.entered_at >= since)
-        query = query.where(d.c.run_id.in_(entered))
+    query = (
+        select(*keys, func.count())
+        .select_from(d.join(runs, runs.c.id == d.c.run_id))
+        .where(d.c.flow == flow, status)
+        .group_by(*keys)
+    )
+    if since is not None:
+        query = query.where(runs.c.entered_at >= since)
+    if until is not None:
+        query = query.where(runs.c.entered_at < until)
     return [
         DeliveryOutcome(step, channel, content, status, reason, int(n))
         for step, channel, content, status, reason, n in conn.execute(query)
     ]
+
+
+def _split(since: datetime | None) -> tuple[date | None, tuple[datetime, datetime] | None]:
+    """(first whole UTC day after `since`, the partial day [since, that midnight) if any)."""
+    if since is None:
+        return None, None
+    day = day_of(since)
+    midnight = datetime.combine(day, time(), tzinfo=UTC)
+    if midnight == since:
+        return day, None
+    following = midnight + timedelta(days=1)
+    return following.date(), (since, following)
 
 
 def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMapping]:

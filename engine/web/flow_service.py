@@ -26,7 +26,6 @@ from engine.web.summaries import flow_steps
 
 CHANNELS = ("email", "tutorial", "tip", "webhook")
 SECOND_VISIT = ("timed out", "target reached")
-IN_FLIGHT = ("pending", "sending", "retrying")
 EVENT_LIMIT = 200
 
 
@@ -135,7 +134,7 @@ def _count_delivery(row: StepRow, d: repo.DeliveryOutcome) -> None:
         row.skipped[d.reason or "skipped"] += d.count
     elif d.status == "failed":
         row.failed[d.reason or "failed"] += d.count
-    if d.status in IN_FLIGHT:
+    if d.status in repo.IN_FLIGHT:
         row.in_flight += d.count
 
 
