@@ -36,9 +36,10 @@ from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_data import NOW, fill
 from engine.api.app import create_app
-from engine.catalog.catalog import load_catalog
+from engine.catalog.catalog import empty_catalog, load_catalog
 from engine.clock import FrozenClock
 from engine.config import Settings
+from engine.experiments.service import fold_experiments
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 from engine.store.recount import rebuild
@@ -74,6 +75,7 @@ def prepare(path: Path, profiles: int) -> None:
     counts = fill(engine, profiles)
     with write_transaction(engine) as conn:
         rebuild(conn)  # the rows went around the engine: count them as `parcours db recount`
+    fold_experiments(engine, load_catalog(ROOT)[0] or empty_catalog(), NOW)  # the worker's job
     engine.dispose()
     took = time.perf_counter() - started
     print(f"filled {path} in {took:.0f} s: {counts}", file=sys.stderr)

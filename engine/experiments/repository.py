@@ -209,18 +209,43 @@ def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Sele
     )
 
 
+def event_values(
+    key: str, chosen: Sequence[tuple[Metric, ColumnElement[bool]]], where: ColumnElement[bool]
+) -> Select[Any]:
+    """(variant, persona, exposed_at, y0, y1, ...) per profile exposed to `key`, matching
+    `where` and with events: yᵢ is the value of the i-th metric for the profiles matching
+    its condition, else 0. One pass over the events for every event metric."""
+    a = assignments
+    ys = []
+    for index, (metric, condition) in enumerate(chosen):
+        hit = case((and_(condition, *_event_match(metric)), 1), else_=0)
+        y = func.sum(hit) if metric.measure == "mean" else func.max(hit)
+        ys.append(y.label(f"y{index}"))
+    return (
+        select(a.c.variant, a.c.persona, a.c.exposed_at, *ys)
+        .select_from(a.join(events, events.c.profile_id == a.c.profile_id))
+        .where(a.c.experiment == key, where, events.c.timestamp >= a.c.exposed_at)
+        .group_by(a.c.experiment, a.c.profile_id)
+    )
+
+
 def value_sums(
-    values: Select[Any], cutoffs: Sequence[datetime], keys: Sequence[str] | None = None
+    values: Select[Any],
+    cutoffs: Sequence[datetime],
+    keys: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Select[Any]:
     """Per (variant, persona), Σy and Σy² of `values` over the profiles exposed by each
-    cutoff; `keys` pairs each cutoff with a metric key when `values` mixes metrics."""
+    cutoff. `keys` pairs each cutoff with a metric key when `values` mixes metrics in
+    rows; `columns` names each cutoff's value column when they are side by side."""
     rows = values.subquery()
     sums: list[ColumnElement[Any]] = []
     for index, cutoff in enumerate(cutoffs):
         counted = rows.c.exposed_at <= cutoff
         if keys is not None:
             counted = and_(counted, rows.c.metric == keys[index])
-        y = case((counted, rows.c.value), else_=0.0)
+        value = rows.c[columns[index]] if columns is not None else rows.c.value
+        y = case((counted, value), else_=0.0)
         sums += [func.sum(y), func.sum(y * y)]
     return select(rows.c.variant, rows.c.persona, *sums).group_by(rows.c.variant, rows.c.persona)
 

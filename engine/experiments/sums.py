@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import ColumnElement, Connection, Select
 
-from engine.catalog.metrics import Metric
+from engine.catalog.metrics import Metric, StageMetric
 from engine.experiments import outcomes
 from engine.experiments import repository as repo
 
@@ -109,18 +109,69 @@ def group_sums(
             for group, pairs in folded.items():
                 for position, (total, squares) in enumerate(pairs):
                     totals.add(group, position, 0, total, squares)
+    tails = {}
     for mkey in dict.fromkeys(keys):
         at = [i for i, k in enumerate(keys) if k == mkey]
-        mine = [cutoffs[i] for i in at]
-        where = outcomes.tail(done.get(mkey), queued.get(mkey, []))
-        where &= repo.assignments.c.exposed_at <= max(mine)
+        tail = outcomes.tail(done.get(mkey), queued.get(mkey, []))
+        tails[mkey] = tail & (repo.assignments.c.exposed_at <= max(cutoffs[i] for i in at))
         if rolled:
-            _add_population(conn, totals, key, mine, at, where, count_exposures=False)
-        live = repo.value_sums(repo.profile_values(key, metrics[at[0]], where), mine)
-        for group, pairs in outcomes.sums_by_group(conn, live).items():
-            for position, (total, squares) in zip(at, pairs, strict=True):
-                totals.add(group, position, 0, total, squares)
+            mine = [cutoffs[i] for i in at]
+            _add_population(conn, totals, key, mine, at, tails[mkey], count_exposures=False)
+    _add_live_values(conn, totals, key, metrics, cutoffs, keys, tails, done, queued)
     return totals.result()
+
+
+def _add_live_values(
+    conn: Connection,
+    totals: _Totals,
+    key: str,
+    metrics: Sequence[Metric],
+    cutoffs: Sequence[datetime],
+    keys: Sequence[str],
+    tails: dict[str, ColumnElement[bool]],
+    done: dict[str, datetime],
+    queued: dict[str, list[int]],
+) -> None:
+    """The tails' values: one query per stage metric, one for every event metric."""
+    stage = {k: m for k, m in zip(keys, metrics, strict=True) if isinstance(m, StageMetric)}
+    for mkey, metric in stage.items():
+        at = [i for i, k in enumerate(keys) if k == mkey]
+        values = repo.profile_values(key, metric, tails[mkey])
+        _add_sums(conn, totals, repo.value_sums(values, [cutoffs[i] for i in at]), at)
+    chosen = {k: m for k, m in zip(keys, metrics, strict=True) if k not in stage}
+    if not chosen:
+        return
+    order = list(chosen)
+    pairs = [(chosen[k], tails[k]) for k in order]
+    values = repo.event_values(key, pairs, _covering(done, queued, order, cutoffs))
+    at = [i for i, k in enumerate(keys) if k in chosen]
+    columns = [f"y{order.index(keys[i])}" for i in at]
+    _add_sums(conn, totals, repo.value_sums(values, [cutoffs[i] for i in at], None, columns), at)
+
+
+def _covering(
+    done: dict[str, datetime],
+    queued: dict[str, list[int]],
+    keys: Sequence[str],
+    cutoffs: Sequence[datetime],
+) -> ColumnElement[bool]:
+    """One exposure range holding every tail of `keys` (an OR of ranges defeats SQLite's
+    index), plus their queued profiles; each metric's own tail is applied per value."""
+    lows = [done.get(k) for k in keys]
+    low = None if None in lows else min(low for low in lows if low is not None)
+    again = sorted({p for k in keys for p in queued.get(k, [])})
+    covering: ColumnElement[bool] = outcomes.tail(low, again) & (
+        repo.assignments.c.exposed_at <= max(cutoffs)
+    )
+    return covering
+
+
+def _add_sums(
+    conn: Connection, totals: _Totals, query: Select[Any], positions: Sequence[int]
+) -> None:
+    for group, pairs in outcomes.sums_by_group(conn, query).items():
+        for position, (total, squares) in zip(positions, pairs, strict=True):
+            totals.add(group, position, 0, total, squares)
 
 
 def _add_rollups(conn: Connection, totals: _Totals, key: str, keys: Sequence[str]) -> None:
