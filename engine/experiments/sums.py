@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select
+from sqlalchemy import ColumnElement, Connection, Select, literal, select, union
 
 from engine.catalog.metrics import Metric, StageMetric
 from engine.experiments import outcomes
@@ -117,7 +117,7 @@ def group_sums(
         if rolled:
             mine = [cutoffs[i] for i in at]
             _add_population(conn, totals, key, mine, at, tails[mkey], count_exposures=False)
-    _add_live_values(conn, totals, key, metrics, cutoffs, keys, tails, done, queued)
+    _add_live_values(conn, totals, key, metrics, cutoffs, keys, tails, done)
     return totals.result()
 
 
@@ -130,9 +130,9 @@ def _add_live_values(
     keys: Sequence[str],
     tails: dict[str, ColumnElement[bool]],
     done: dict[str, datetime],
-    queued: dict[str, list[int]],
 ) -> None:
-    """The tails' values: one query per stage metric, one for every event metric."""
+    """The tails' values: one query per stage metric, one for every event metric (over
+    every exposure when one of them is not folded at all)."""
     stage = {k: m for k, m in zip(keys, metrics, strict=True) if isinstance(m, StageMetric)}
     for mkey, metric in stage.items():
         at = [i for i, k in enumerate(keys) if k == mkey]
@@ -143,27 +143,22 @@ def _add_live_values(
         return
     order = list(chosen)
     pairs = [(chosen[k], tails[k]) for k in order]
-    values = repo.event_values(key, pairs, _covering(done, queued, order, cutoffs))
+    bounded = all(k in done for k in order)
+    where = _in_any(key, [tails[k] for k in order]) if bounded else literal(True)
+    values = repo.event_values(key, pairs, where)
     at = [i for i, k in enumerate(keys) if k in chosen]
     columns = [f"y{order.index(keys[i])}" for i in at]
     _add_sums(conn, totals, repo.value_sums(values, [cutoffs[i] for i in at], None, columns), at)
 
 
-def _covering(
-    done: dict[str, datetime],
-    queued: dict[str, list[int]],
-    keys: Sequence[str],
-    cutoffs: Sequence[datetime],
-) -> ColumnElement[bool]:
-    """One exposure range holding every tail of `keys` (an OR of ranges defeats SQLite's
-    index), plus their queued profiles; each metric's own tail is applied per value."""
-    lows = [done.get(k) for k in keys]
-    low = None if None in lows else min(low for low in lows if low is not None)
-    again = sorted({p for k in keys for p in queued.get(k, [])})
-    covering: ColumnElement[bool] = outcomes.tail(low, again) & (
-        repo.assignments.c.exposed_at <= max(cutoffs)
-    )
-    return covering
+def _in_any(key: str, tails: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Profiles in any of the tails, as one indexable set: an OR of exposure ranges would
+    scan every assignment, a single range covering them all could span weeks."""
+    a = repo.assignments
+    arms = [select(a.c.profile_id).where(a.c.experiment == key, tail) for tail in tails]
+    found = union(*arms).subquery()
+    inside: ColumnElement[bool] = a.c.profile_id.in_(select(found.c.profile_id))
+    return inside
 
 
 def _add_sums(
