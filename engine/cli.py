@@ -137,11 +137,14 @@ def demo(
     seed: int = typer.Option(7, help="Random seed."),
     serve: bool = typer.Option(False, "--serve", help="Keep the API running afterwards."),
     port: int = typer.Option(8000, help="Port for --serve."),
+    content: Path = typer.Option(Path("."), help="Content directory (the example content)."),
 ) -> None:
     """Run a simulated SaaS onboarding end to end through the API and report on it."""
     from engine.demo.main import run
 
-    raise typer.Exit(run(users=users, days=days, seed=seed, serve=serve, port=port))
+    raise typer.Exit(
+        run(users=users, days=days, seed=seed, serve=serve, port=port, content=content)
+    )
 
 
 @app.command()

@@ -13,8 +13,16 @@ from engine.demo.runner import ADMIN_KEY, DemoConfig, DemoRun, run_demo
 from engine.demo.server import serve_in_thread
 
 
-def run(*, users: int, days: int, seed: int, serve: bool, port: int) -> int:
-    config = DemoConfig(users=users, days=days, seed=seed)
+def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Path) -> int:
+    if not any((content / "flows").glob("*.y*ml")):
+        # An empty catalog would simulate users whom nothing happens to, without a word.
+        typer.echo(
+            f"error: no flows in {content.resolve() / 'flows'}. The demo runs the example"
+            " content: run it from the repository root, or pass --content DIR.",
+            err=True,
+        )
+        return 2
+    config = DemoConfig(users=users, days=days, seed=seed, content_dir=content)
     typer.echo(f"Simulating {users:,} users over {days} days (SQLite in {config.directory})")
     started = time.monotonic()
     with typer.progressbar(length=1, label="days") as bar:

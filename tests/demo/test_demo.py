@@ -59,3 +59,13 @@ def test_the_command_prints_the_summary_and_writes_the_report(
     report = (tmp_path / "var" / "demo" / "report.html").read_text()
     assert "<svg" in report
     assert "http" not in report.split("<body>")[0]  # no external assets
+
+
+def test_the_demo_refuses_a_directory_without_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["demo", "--users", "10"])
+    assert result.exit_code == 2
+    assert f"no flows in {tmp_path.resolve() / 'flows'}" in result.output
+    assert not (tmp_path / "var").exists()
