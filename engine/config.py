@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(1.0, gt=0, le=60)
     # A delivery claimed this long ago and still `sending` is assumed lost and sent again.
     delivery_lease_seconds: float = Field(300.0, gt=0)
+    # Deliveries sent per dispatcher transaction. Small batches keep the API's tail latency
+    # low when the worker shares its process (`serve`: p99 113 -> 49 ms at 25 instead of
+    # 100, for 11% fewer emails/s); a separate `parcours worker` may raise it.
+    delivery_batch: int = Field(25, ge=1, le=1_000)
     email_from: str = "Parcours <onboarding@parcours.local>"
     # Where Parcours is reachable from recipients: unsubscribe and tracking links point here.
     public_url: str = "http://127.0.0.1:8000"

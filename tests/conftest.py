@@ -92,8 +92,15 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(env="test", database_url=db_url, write_keys=[WRITE_KEY], admin_key=ADMIN_KEY)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """Test settings; emails go to the test's own outbox, never to the working directory."""
+    return Settings(
+        env="test",
+        database_url=db_url,
+        write_keys=[WRITE_KEY],
+        admin_key=ADMIN_KEY,
+        outbox_dir=tmp_path / "outbox",
+    )
 
 
 @pytest.fixture

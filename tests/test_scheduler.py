@@ -11,7 +11,13 @@ from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
 from engine.experiments.outcomes import EXPOSURES, LATE_DATA_GRACE, folds, metric_key
 from engine.experiments.service import known_experiments
-from engine.scheduler.jobs import fold_experiment_outcomes, reevaluate_audience, schedule
+from engine.flows.repository import deliveries
+from engine.scheduler.jobs import (
+    fold_experiment_outcomes,
+    reevaluate_audience,
+    schedule,
+    send_deliveries,
+)
 from tests.conftest import WRITE_KEY
 
 
@@ -62,3 +68,22 @@ def test_fold_job_folds_every_metric_of_every_experiment(app: FastAPI, clock: Fr
     with state.engine.connect() as conn:
         assert set(map(tuple, conn.execute(select(folds)))) == wanted
     assert {key for key, _, _ in wanted} == {"welcome-tutorial-first"}  # the example content
+
+
+def test_deliveries_are_sent_in_batches_until_none_is_due(app: FastAPI, client: TestClient) -> None:
+    state = app.state.parcours
+    state.settings = state.settings.model_copy(update={"delivery_batch": 2})
+    for name in ("ana", "bo", "cy"):
+        traits = {"email": f"{name}@x.example", "first_name": name, "role": "marketer"}
+        traits["email_experience"] = "beginner"  # the beginner_marketer persona: welcome
+        batch = [
+            {"type": "identify", "userId": name, "traits": traits},
+            {"type": "track", "userId": name, "event": "signed_up"},
+        ]
+        client.post("/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""))
+    emails = select(deliveries.c.status).where(deliveries.c.channel == "email")
+    with state.engine.connect() as conn:
+        assert conn.execute(emails).scalars().all() == ["pending"] * 3
+    send_deliveries(state)
+    with state.engine.connect() as conn:
+        assert conn.execute(emails).scalars().all() == ["sent"] * 3

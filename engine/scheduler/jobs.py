@@ -37,7 +37,7 @@ def run_timers(state: AppState) -> None:
 def send_deliveries(state: AppState) -> None:
     """Send pending emails and webhooks, until none is due."""
     assert state.dispatcher is not None
-    while state.dispatcher.run_once() > 0:
+    while state.dispatcher.run_once(limit=state.settings.delivery_batch) > 0:
         pass
 
 
