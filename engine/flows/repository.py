@@ -125,20 +125,42 @@ def add_timers(writer: BulkWriter, rows: list[tuple[int, str, datetime]]) -> Non
 
 
 def add_deliveries(
-    conn: Connection, rows: list[tuple[dict[str, Any], dict[str, Any] | None]]
+    writer: BulkWriter, rows: list[tuple[dict[str, Any], dict[str, Any] | None]]
 ) -> None:
-    """Deliveries, then the in-app items of those that have one (they need the ids)."""
+    """Deliveries, then the in-app items of those that have one, found by their delivery's
+    (run, step) key. Driver-level executemany: per-value type processing and RETURNING
+    per row were a quarter of a timer tick."""
+    _insert_dicts(writer, "deliveries", [row for row, _ in rows])
+    with_item = {(row["run_id"], row["step"]): item for row, item in rows if item is not None}
+    if not with_item:
+        return
+    run_ids = sorted({run_id for run_id, _ in with_item})
+    ids: dict[tuple[int, str], int] = {}
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        sql = "SELECT run_id, step, id FROM deliveries WHERE run_id IN ({})"
+        found = writer.fetch(sql.format(writer.placeholders(len(chunk))), chunk)
+        ids.update({(run_id, step): delivery_id for run_id, step, delivery_id in found})
+    items = [item | {"delivery_id": ids[key]} for key, item in with_item.items()]
+    _insert_dicts(writer, "inapp_items", items)
+
+
+def _insert_dicts(writer: BulkWriter, table: str, rows: list[dict[str, Any]]) -> None:
+    """Rows of one shape (the first row's keys); datetimes and JSON encoded as stored."""
     if not rows:
         return
-    stmt = insert(deliveries).returning(deliveries.c.id, sort_by_parameter_order=True)
-    ids = conn.execute(stmt, [row for row, _ in rows]).scalars().all()
-    items = [
-        item | {"delivery_id": delivery_id}
-        for (_, item), delivery_id in zip(rows, ids, strict=True)
-        if item is not None
-    ]
-    if items:
-        conn.execute(insert(inapp_items), items)
+    names = list(rows[0])
+    values = [tuple(_stored(writer, row[name]) for name in names) for row in rows]
+    marks = ", ".join(["{p}"] * len(names))
+    writer.execute_many(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
+
+
+def _stored(writer: BulkWriter, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return writer.time(value)
+    if isinstance(value, dict | list):
+        return writer.json(value)
+    return value
 
 
 def claim_due_timers(writer: BulkWriter, now: datetime, limit: int) -> list[tuple[int, int, str]]:

@@ -76,7 +76,7 @@ class RunWrites:
         counts.conversions(conn, self._converting())
         repo.drop_timers_of(writer, self.timer_drops)
         repo.add_timers(writer, [(run, step, due) for run, (step, due) in self.timers.items()])
-        repo.add_deliveries(conn, [(d.row, d.item) for d in self.deliveries])
+        repo.add_deliveries(writer, [(d.row, d.item) for d in self.deliveries])
         repo.add_journey(writer, self.journey)
         counts.journey(self.journey, runs)
         counts.deliveries((d.row for d in self.deliveries), runs)
