@@ -74,9 +74,7 @@ class Dispatcher:
             rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
         if not rows:
             return 0
-        outcomes: list[tuple[int, dict[str, Any]]] = []
-        journey: list[dict[str, Any]] = []
-        events: list[WebhookEvent] = []
+        settled: list[tuple[dict[str, Any], dict[str, Any], list[Any], list[WebhookEvent]]] = []
         with self.engine.connect() as conn:
             profile_ids = {r["profile_id"] for r in rows}
             people = _people(conn, profile_ids)
@@ -85,18 +83,24 @@ class Dispatcher:
                 user_id, traits = people.get(row["profile_id"], (None, {}))
                 held = self.guardrails.hold(row, traits, now, budget)
                 if held is not None:
-                    outcomes.append((row["id"], held.values))
-                    journey.append(held.journey)
+                    settled.append((row, held.values, [held.journey], []))
                     continue
                 outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
                 if isinstance(outcome, SendResult) and outcome.status == "sent":
                     budget.spend(row["profile_id"], row["channel"])
-                outcomes.append((row["id"], self._record(row, outcome)))
-                events += delivery_events(row, outcomes[-1][1], user_id)
+                values = self._record(row, outcome)
+                settled.append((row, values, [], delivery_events(row, values, user_id)))
         with write_transaction(self.engine) as conn:
-            repo.finish_deliveries(conn, outcomes)
+            # A dispatcher that outlived its lease records nothing for the rows another one
+            # claimed since: its late outcome would overwrite theirs and count twice.
+            mine = repo.still_claimed(conn, [row["id"] for row in rows], claimed_at=now)
+            settled = [s for s in settled if s[0]["id"] in mine]
+            journey = [entry for _, _, entries, _ in settled for entry in entries]
+            repo.finish_deliveries(conn, [(row["id"], values) for row, values, _, _ in settled])
             repo.add_journey(BulkWriter(conn), journey)
-            _count(conn, rows, dict(outcomes), journey)
+            outcomes = {row["id"]: values for row, values, _, _ in settled}
+            _count(conn, [row for row, _, _, _ in settled], outcomes, journey)
+            events = [event for _, _, _, found in settled for event in found]
             publish(conn, self.catalog(), events, self.clock.now())
         return len(rows)
 

@@ -250,6 +250,17 @@ def deliveries_by_id(conn: Connection, ids: Iterable[int]) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
+def still_claimed(conn: Connection, ids: list[int], claimed_at: datetime) -> set[int]:
+    """Which of these deliveries are still `sending` under the claim made at `claimed_at`
+    (locked on PostgreSQL until the outcome is written)."""
+    query = select(deliveries.c.id).where(
+        deliveries.c.id.in_(ids),
+        deliveries.c.status == "sending",
+        deliveries.c.updated_at == claimed_at,
+    )
+    return set(conn.execute(query.with_for_update()).scalars())
+
+
 def finish_deliveries(conn: Connection, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
     """Record each delivery's outcome; one executemany per set of columns changed."""
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}

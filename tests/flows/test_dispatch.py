@@ -22,6 +22,7 @@ from engine.ingest.schemas import MESSAGE_ADAPTER
 from engine.pipeline import process_messages
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
+from engine.store.recount import delivery_counts
 from tests.flows.content import content_with
 
 
@@ -137,3 +138,32 @@ def test_a_step_is_delivered_once_however_often_it_is_triggered(
     with db_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(deliveries)).scalar() == 1
     assert len(channel.sent) == 1
+
+
+@dataclass
+class OvertakenChannel:
+    """Sends so slowly that the lease runs out: meanwhile another dispatcher takes the
+    delivery over and sends it, then this send fails."""
+
+    clock: FrozenClock
+    other: Dispatcher | None = None
+
+    def send(self, message: Message) -> SendResult:
+        assert self.other is not None
+        self.clock.advance(LEASE + timedelta(seconds=1))
+        assert self.other.run_once() == 1
+        return SendResult("failed", "HTTP 500 (too late)")
+
+
+def test_a_dispatcher_that_outlived_its_lease_records_nothing(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    slow = OvertakenChannel(clock)
+    late = dispatcher(db_engine, webhook_catalog, slow, clock)  # type: ignore[arg-type]
+    slow.other = dispatcher(db_engine, webhook_catalog, ScriptedChannel(), clock)
+    go(db_engine, webhook_catalog, clock)
+    assert late.run_once() == 1
+    assert status(db_engine) == ("sent", 1, None)  # the other dispatcher's outcome stands
+    with db_engine.connect() as conn:
+        counted = conn.execute(select(delivery_counts.c.status, delivery_counts.c.deliveries))
+        assert [tuple(row) for row in counted] == [("sent", 1)]
