@@ -117,6 +117,13 @@ def rebuild(conn: Connection) -> None:
 
 
 def forget_profiles(conn: Connection, profile_ids: Collection[int]) -> None:
-    """Subtract the counts of profiles whose runs are about to be deleted (erasure, merge)."""
+    """Subtract the counts of profiles whose runs are about to be deleted (erasure, merge).
+
+    Their deliveries, then their runs, are locked first (PostgreSQL), in the dispatcher's
+    order: an outcome being recorded meanwhile is either counted before the subtraction
+    reads the rows or, once they are gone, not recorded at all."""
     if profile_ids:
+        ids = sorted(profile_ids)
+        for table in (deliveries, runs):
+            conn.execute(select(table.c.id).where(table.c.profile_id.in_(ids)).with_for_update())
         recount(conn, profile_ids, sign=-1)
