@@ -62,6 +62,7 @@ folds = ExperimentFold.__table__  # type: ignore[attr-defined]
 outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
 refolds = ExperimentRefold.__table__  # type: ignore[attr-defined]
 rollups = ExperimentRollup.__table__  # type: ignore[attr-defined]
+Sums = dict[tuple[str, str | None], list[tuple[float, float]]]  # group -> [(Σy, Σy²), ...]
 
 
 def metric_key(metric: Metric) -> str:
@@ -298,9 +299,6 @@ def folded_sums(
         o.c.experiment == key, o.c.metric.in_(set(metric_keys))
     )
     return sums_by_group(conn, repo.value_sums(values, cutoffs, metric_keys))
-
-
-Sums = dict[tuple[str, str | None], list[tuple[float, float]]]
 
 
 def sums_by_group(conn: Connection, query: Select[Any]) -> Sums:

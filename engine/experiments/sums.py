@@ -105,10 +105,7 @@ def group_sums(
     else:
         _add_population(conn, totals, key, cutoffs, range(len(metrics)), None)
         if done:
-            folded = outcomes.folded_sums(conn, key, keys, cutoffs)
-            for group, pairs in folded.items():
-                for position, (total, squares) in enumerate(pairs):
-                    totals.add(group, position, 0, total, squares)
+            _add_pairs(totals, outcomes.folded_sums(conn, key, keys, cutoffs), range(len(keys)))
     tails = {}
     for mkey in dict.fromkeys(keys):
         at = [i for i, k in enumerate(keys) if k == mkey]
@@ -164,7 +161,11 @@ def _in_any(key: str, tails: Sequence[ColumnElement[bool]]) -> ColumnElement[boo
 def _add_sums(
     conn: Connection, totals: _Totals, query: Select[Any], positions: Sequence[int]
 ) -> None:
-    for group, pairs in outcomes.sums_by_group(conn, query).items():
+    _add_pairs(totals, outcomes.sums_by_group(conn, query), positions)
+
+
+def _add_pairs(totals: _Totals, found: outcomes.Sums, positions: Sequence[int]) -> None:
+    for group, pairs in found.items():
         for position, (total, squares) in zip(positions, pairs, strict=True):
             totals.add(group, position, 0, total, squares)
 
