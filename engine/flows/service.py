@@ -176,7 +176,8 @@ class RunContext:
         self.profiles = audience_repo.load_audience(conn, profile_ids, _flow_event_names(catalog))
         found = repo.open_runs(conn, profile_ids) if runs is None else runs
         self.runs: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in found}
-        self._entered = repo.last_entries(conn, profile_ids, list(catalog.flows))
+        self._profile_ids = profile_ids
+        self._last_entries: dict[tuple[int, str], datetime] | None = None
         self._flows: dict[int, Flow] = {}
 
     @property
@@ -271,15 +272,23 @@ class RunContext:
             "updated_at": self.now,
         }
         run_id = run["id"] = repo.insert_run(self.conn, run)
-        self._entered[(profile_id, flow.flow)] = self.now
+        self._entered()[(profile_id, flow.flow)] = self.now
         self.runs[run_id] = run
         self.result.started += 1
         return run
 
+    def _entered(self) -> dict[tuple[int, str], datetime]:
+        """When each profile last entered each flow; read on the first start only (a timer
+        tick never starts a run)."""
+        if self._last_entries is None:
+            flows = list(self.catalog.flows)
+            self._last_entries = repo.last_entries(self.conn, self._profile_ids, flows)
+        return self._last_entries
+
     def _may_enter(self, flow: Flow, profile_id: int) -> bool:
         if any(r["flow"] == flow.flow and r["profile_id"] == profile_id for r in self.open_runs):
             return False
-        last = self._entered.get((profile_id, flow.flow))
+        last = self._entered().get((profile_id, flow.flow))
         if last is None:
             return True
         return flow.reentry != "once" and self.now - last >= flow.reentry
