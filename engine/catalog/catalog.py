@@ -56,6 +56,11 @@ class Catalog:
     # Models under segments/models/, checked, by `name@version` (see engine.ml.artifacts).
     models: Mapping[str, LoadedModel] = field(default_factory=dict, repr=False)
 
+    def priority_of(self, flow: str) -> int:
+        """A flow's priority under the frequency cap (0 for a flow no longer in the content)."""
+        found = self.flows.get(flow)
+        return found.priority if found is not None else 0
+
 
 def load_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
     """The catalog of `content_dir`, or None and every problem found, sorted by place."""

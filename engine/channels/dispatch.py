@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import TemplateError
 from sqlalchemy import Connection, Engine, select
@@ -38,6 +38,15 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=6)
+
+
+class Settled(NamedTuple):
+    """A claimed delivery and what sending it produced, to be recorded."""
+
+    row: dict[str, Any]
+    values: dict[str, Any]
+    journey: list[dict[str, Any]]
+    events: list[WebhookEvent]
 
 
 class Dispatcher:
@@ -74,7 +83,7 @@ class Dispatcher:
             rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
         if not rows:
             return 0
-        settled: list[tuple[dict[str, Any], dict[str, Any], list[Any], list[WebhookEvent]]] = []
+        settled: list[Settled] = []
         with self.engine.connect() as conn:
             profile_ids = {r["profile_id"] for r in rows}
             people = _people(conn, profile_ids)
@@ -83,31 +92,30 @@ class Dispatcher:
                 user_id, traits = people.get(row["profile_id"], (None, {}))
                 held = self.guardrails.hold(row, traits, now, budget)
                 if held is not None:
-                    settled.append((row, held.values, [held.journey], []))
+                    settled.append(Settled(row, held.values, [held.journey], []))
                     continue
                 outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
                 if isinstance(outcome, SendResult) and outcome.status == "sent":
                     budget.spend(row["profile_id"], row["channel"])
                 values = self._record(row, outcome)
-                settled.append((row, values, [], delivery_events(row, values, user_id)))
+                settled.append(Settled(row, values, [], delivery_events(row, values, user_id)))
         with write_transaction(self.engine) as conn:
             # A dispatcher that outlived its lease records nothing for the rows another one
             # claimed since: its late outcome would overwrite theirs and count twice.
             mine = repo.still_claimed(conn, [row["id"] for row in rows], claimed_at=now)
-            settled = [s for s in settled if s[0]["id"] in mine]
-            journey = [entry for _, _, entries, _ in settled for entry in entries]
-            repo.finish_deliveries(conn, [(row["id"], values) for row, values, _, _ in settled])
+            settled = [s for s in settled if s.row["id"] in mine]
+            journey = [entry for s in settled for entry in s.journey]
+            repo.finish_deliveries(conn, [(s.row["id"], s.values) for s in settled])
             repo.add_journey(BulkWriter(conn), journey)
-            outcomes = {row["id"]: values for row, values, _, _ in settled}
-            _count(conn, [row for row, _, _, _ in settled], outcomes, journey)
-            events = [event for _, _, _, found in settled for event in found]
+            outcomes = {s.row["id"]: s.values for s in settled}
+            _count(conn, [s.row for s in settled], outcomes, journey)
+            events = [event for s in settled for event in s.events]
             publish(conn, self.catalog(), events, self.clock.now())
         return len(rows)
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
         """Higher-priority flows first, so under a frequency cap they win the budget."""
-        flow = self.catalog().flows.get(row["flow"])
-        return -(flow.priority if flow else 0), row["id"]
+        return -self.catalog().priority_of(row["flow"]), row["id"]
 
     def _attempt(
         self, conn: Connection, row: Mapping[str, Any], user_id: str, traits: dict[str, Any]

@@ -232,7 +232,10 @@ def retract(conn: Connection, profile_ids: Sequence[int]) -> None:
     makes a second retraction subtract nothing."""
     a = repo.assignments
     experiments = select(a.c.experiment).where(a.c.profile_id.in_(profile_ids)).distinct()
-    for key in sorted(conn.execute(experiments).scalars()):
+    keys = sorted(conn.execute(experiments).scalars())
+    if not keys:
+        return  # most merges and erasures: a profile never exposed has nothing folded
+    for key in keys:
         done = _lock(conn, key, None)
         queued = refolding(conn, key)
         for mkey, until in done.items():

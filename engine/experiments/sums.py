@@ -41,47 +41,49 @@ class GroupSums:
     sums: tuple[tuple[float, float], ...]
 
 
+@dataclass
+class _Running:
+    """One group's sums being added up from folded and live parts."""
+
+    eligible: list[int]
+    sums: list[list[float]]
+    exposed: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
 class _Totals:
     """GroupSums being added up from folded and live parts."""
 
     def __init__(self, metrics: int) -> None:
         self.metrics = metrics
-        self.groups: dict[Group, dict[str, Any]] = {}
+        self.groups: dict[Group, _Running] = {}
 
-    def group(self, group: Group) -> dict[str, Any]:
+    def group(self, group: Group) -> _Running:
         if group not in self.groups:
-            self.groups[group] = {
-                "exposed": 0,
-                "first": None,
-                "last": None,
-                "eligible": [0] * self.metrics,
-                "sums": [[0.0, 0.0] for _ in range(self.metrics)],
-            }
+            sums = [[0.0, 0.0] for _ in range(self.metrics)]
+            self.groups[group] = _Running([0] * self.metrics, sums)
         return self.groups[group]
 
     def expose(self, group: Group, users: int, first: datetime, last: datetime) -> None:
         g = self.group(group)
-        g["exposed"] += users
-        g["first"] = first if g["first"] is None else min(g["first"], first)
-        g["last"] = last if g["last"] is None else max(g["last"], last)
+        g.exposed += users
+        g.first = first if g.first is None else min(g.first, first)
+        g.last = last if g.last is None else max(g.last, last)
 
     def add(self, group: Group, position: int, users: int, total: float, squares: float) -> None:
         g = self.group(group)
-        g["eligible"][position] += users
-        g["sums"][position][0] += total
-        g["sums"][position][1] += squares
+        g.eligible[position] += users
+        g.sums[position][0] += total
+        g.sums[position][1] += squares
 
     def result(self) -> dict[Group, GroupSums]:
         return {
             group: GroupSums(
-                g["exposed"],
-                g["first"],
-                g["last"],
-                tuple(g["eligible"]),
-                tuple((s, q) for s, q in g["sums"]),
+                g.exposed, g.first, g.last, tuple(g.eligible), tuple((s, q) for s, q in g.sums)
             )
             for group, g in self.groups.items()
-            if g["exposed"]
+            if g.exposed
         }
 
 

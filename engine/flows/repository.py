@@ -92,19 +92,11 @@ def update_runs(writer: BulkWriter, changes: dict[int, dict[str, Any]]) -> None:
     by_shape: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for run_id, values in changes.items():
         shape = tuple(sorted(values))
-        row = tuple(_encode(writer, name, values[name]) for name in shape)
+        row = tuple(writer.value(values[name]) for name in shape)
         by_shape.setdefault(shape, []).append((*row, run_id))
     for shape, rows in by_shape.items():
         columns = ", ".join(f"{name} = {{p}}" for name in shape)
         writer.execute_many(f"UPDATE flow_runs SET {columns} WHERE id = {{p}}", rows)
-
-
-def _encode(writer: BulkWriter, name: str, value: Any) -> Any:
-    if name == "state":
-        return writer.json(value)
-    if name in ("updated_at", "ended_at"):
-        return writer.time(value)
-    return value
 
 
 def drop_timers_of(writer: BulkWriter, run_ids: Collection[int]) -> None:
@@ -130,7 +122,7 @@ def add_deliveries(
     """Deliveries, then the in-app items of those that have one, found by their delivery's
     (run, step) key. Driver-level executemany: per-value type processing and RETURNING
     per row were a quarter of a timer tick."""
-    _insert_dicts(writer, "deliveries", [row for row, _ in rows])
+    writer.insert("deliveries", [row for row, _ in rows])
     with_item = {(row["run_id"], row["step"]): item for row, item in rows if item is not None}
     if not with_item:
         return
@@ -138,29 +130,12 @@ def add_deliveries(
     ids: dict[tuple[int, str], int] = {}
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
-        sql = "SELECT run_id, step, id FROM deliveries WHERE run_id IN ({})"
-        found = writer.fetch(sql.format(writer.placeholders(len(chunk))), chunk)
+        marks = writer.placeholders(len(chunk))
+        sql = f"SELECT run_id, step, id FROM deliveries WHERE run_id IN ({marks})"
+        found = writer.fetch(sql, chunk)
         ids.update({(run_id, step): delivery_id for run_id, step, delivery_id in found})
     items = [item | {"delivery_id": ids[key]} for key, item in with_item.items()]
-    _insert_dicts(writer, "inapp_items", items)
-
-
-def _insert_dicts(writer: BulkWriter, table: str, rows: list[dict[str, Any]]) -> None:
-    """Rows of one shape (the first row's keys); datetimes and JSON encoded as stored."""
-    if not rows:
-        return
-    names = list(rows[0])
-    values = [tuple(_stored(writer, row[name]) for name in names) for row in rows]
-    marks = ", ".join(["{p}"] * len(names))
-    writer.execute_many(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
-
-
-def _stored(writer: BulkWriter, value: Any) -> Any:
-    if isinstance(value, datetime):
-        return writer.time(value)
-    if isinstance(value, dict | list):
-        return writer.json(value)
-    return value
+    writer.insert("inapp_items", items)
 
 
 def claim_due_timers(writer: BulkWriter, now: datetime, limit: int) -> list[tuple[int, int, str]]:

@@ -185,8 +185,7 @@ class RunContext:
         return [r for r in self.runs.values() if r["status"] in repo.OPEN]
 
     def flush(self) -> None:
-        priorities = {name: flow.priority for name, flow in self.catalog.flows.items()}
-        self.guardrails.cap_delivered(self.conn, self.writes.deliveries, priorities, self.now)
+        self.guardrails.cap_delivered(self.conn, self.writes.deliveries, self.catalog, self.now)
         users = {pid: stored.user_id for pid, stored in self.profiles.items()}
         events = flow_events(self.writes.journey, self.runs, users) + self.exposures
         self.writes.flush(self.conn, self.runs)

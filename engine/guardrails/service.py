@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from engine.catalog.catalog import Catalog
 from engine.flows import repository as repo
 from engine.flows.delivery import journey_row
 from engine.flows.writes import PlannedDelivery
@@ -58,9 +59,8 @@ class Guardrails:
     quiet: QuietHours | None = None
 
     def budget(self, conn: Connection, profile_ids: Iterable[int], now: datetime) -> Budget:
-        channels = [channel for channel, cap in self.caps.items() if cap.per_day or cap.per_week]
         ids = set(profile_ids)
-        sent = repo.recent_sends(conn, ids, channels, now) if channels and ids else {}
+        sent = repo.recent_sends(conn, ids, list(self.caps), now) if self.caps and ids else {}
         return Budget(self.caps, sent)
 
     def hold(
@@ -85,7 +85,7 @@ class Guardrails:
         self,
         conn: Connection,
         planned: list[PlannedDelivery],
-        priorities: Mapping[str, int],
+        catalog: Catalog,
         now: datetime,
     ) -> None:
         """Skip the batch's deliveries made at once (in-app items) that the cap refuses;
@@ -96,7 +96,7 @@ class Guardrails:
         if not delivered:
             return
         budget = self.budget(conn, {p.row["profile_id"] for p in delivered}, now)
-        for plan in sorted(delivered, key=lambda p: -priorities.get(p.row["flow"], 0)):
+        for plan in sorted(delivered, key=lambda p: -catalog.priority_of(p.row["flow"])):
             profile_id, channel = plan.row["profile_id"], plan.row["channel"]
             broken = budget.refusal(profile_id, channel)
             if broken is None:

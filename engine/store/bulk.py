@@ -40,6 +40,14 @@ class BulkWriter:
     def json(value: Any) -> str:
         return orjson.dumps(value).decode()
 
+    def value(self, value: Any) -> Any:
+        """Any value as the driver takes it: datetimes and JSON documents encoded."""
+        if isinstance(value, datetime):
+            return self.time(value)
+        if isinstance(value, dict | list):
+            return self.json(value)
+        return value
+
     def read_time(self, value: Any) -> datetime:
         """A timestamp column as fetched by the driver, as an aware UTC datetime."""
         if isinstance(value, str):
@@ -70,3 +78,13 @@ class BulkWriter:
         """Run `sql`, written with `{p}` for each placeholder, once per row."""
         if rows:
             self.conn.exec_driver_sql(sql.replace("{p}", self.placeholder), list(rows))
+
+    def insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of one shape (the first row's keys) into `table`, values encoded."""
+        if not rows:
+            return
+        names = list(rows[0])
+        values = [tuple(self.value(row[name]) for name in names) for row in rows]
+        marks = self.placeholders(len(names))
+        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
+        self.conn.exec_driver_sql(sql, values)
