@@ -6,10 +6,14 @@ due run continues with a `tip` step (an in-app delivery, written in the same tra
 - engine: `run_due_timers` (claims 500 per transaction, wakes each run, writes its
   delivery, in-app item, journey entries and new state);
 - raw: the bare claim over the same due rows on a copy of the same database (indexed select
-  plus delete, 500 per transaction; FOR UPDATE SKIP LOCKED on PostgreSQL).
+  plus delete, 500 per transaction; FOR UPDATE SKIP LOCKED on PostgreSQL);
+- floor (SQLite): the raw claim plus the rows the engine wrote for those timers, replayed
+  as pre-encoded executemany statements batch by batch (the runs read, their new state,
+  deliveries, in-app items, journey entries): what a tick costs with no logic at all.
 
-Both report due timers per second; the ratio engine/raw is the figure to compare. On
-PostgreSQL the engine also runs as two worker processes sharing the work.
+All report due timers per second; the ratio engine/raw is the figure the issue sets, and
+floor/raw the most any engine that writes these rows could reach. On PostgreSQL the engine
+also runs as two worker processes sharing the work.
 
     python benchmarks/timers.py [--timers 1000000] [--due 20000] [--backend sqlite|postgresql|both]
 """
@@ -36,6 +40,7 @@ from engine.catalog.catalog import Catalog, load_catalog
 from engine.flows.interpreter import Frame, RunState, Waiting, state_to_json
 from engine.flows.tasks import run_due_timers
 from engine.flows.versions import current_version
+from engine.heap import freeze_startup_heap
 from engine.store.bulk import BulkWriter
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
@@ -124,10 +129,79 @@ def raw_claims(engine: Engine) -> int:
             claimed += len(ids)
 
 
+Replay = dict[int, dict[str, list[tuple[Any, ...]]]]
+
+
+def engine_writes(engine: Engine) -> Replay:
+    """Per run: the rows the engine wrote for it (as the driver returns them, so encoded)."""
+    tables = {
+        "runs": "SELECT id, status, state, wait_target, updated_at, ended_at, end_reason"
+        " FROM flow_runs WHERE status != 'waiting'",
+        "deliveries": "SELECT run_id, profile_id, flow, step, channel, content, status, reason,"
+        " attempts, next_attempt_at, created_at, updated_at, sent_at FROM deliveries",
+        "items": "SELECT d.run_id, i.profile_id, i.kind, i.name, i.priority, i.content,"
+        " i.status, i.created_at, i.updated_at, i.expires_at"
+        " FROM inapp_items i JOIN deliveries d ON d.id = i.delivery_id",
+        "journey": "SELECT run_id, at, step, kind, outcome, detail FROM journey_entries",
+    }
+    written: Replay = {}
+    with engine.connect() as conn:
+        w = BulkWriter(conn)
+        for table, sql in tables.items():
+            for row in w.fetch(sql, []):
+                written.setdefault(row[0], {}).setdefault(table, []).append(row)
+    return written
+
+
+def floor_claims(engine: Engine, written: Replay) -> int:
+    """The raw claim plus the engine's rows for the claimed runs, written with no logic."""
+    claimed = 0
+    while True:
+        with write_transaction(engine) as conn:
+            w = BulkWriter(conn)
+            found = w.fetch(
+                "DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE due_at <= ?"
+                " ORDER BY due_at LIMIT 500) RETURNING run_id",
+                [w.time(NOW)],
+            )
+            if not found:
+                return claimed
+            ids = [r[0] for r in found]
+            marks = w.placeholders(len(ids))
+            w.fetch(f"SELECT * FROM flow_runs WHERE id IN ({marks})", ids)
+            rows = [written[i] for i in ids]
+            w.execute_many(
+                "UPDATE flow_runs SET status = ?, state = ?, wait_target = ?, updated_at = ?,"
+                " ended_at = ?, end_reason = ? WHERE id = ?",
+                [(*r[1:], r[0]) for run in rows for r in run["runs"]],
+            )
+            w.execute_many(
+                "INSERT INTO deliveries (run_id, profile_id, flow, step, channel, content, status,"
+                " reason, attempts, next_attempt_at, created_at, updated_at, sent_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [r for run in rows for r in run["deliveries"]],
+            )
+            new = f"SELECT run_id, id FROM deliveries WHERE run_id IN ({marks})"
+            delivery = dict(w.fetch(new, ids))
+            w.execute_many(
+                "INSERT INTO inapp_items (delivery_id, profile_id, kind, name, priority, content,"
+                " status, created_at, updated_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(delivery[r[0]], *r[1:]) for run in rows for r in run["items"]],
+            )
+            w.execute_many(
+                "INSERT INTO journey_entries (run_id, at, step, kind, outcome, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [r for run in rows for r in run["journey"]],
+            )
+            claimed += len(ids)
+
+
 def engine_worker(url: str, content: str, out: Any) -> None:
     catalog, _ = load_catalog(Path(content))
     assert catalog is not None
     engine = create_db_engine(url)
+    freeze_startup_heap()  # as `parcours worker` does once started
     out.put(run_due_timers(engine, catalog, NOW))
     engine.dispose()
 
@@ -179,12 +253,14 @@ def bench_sqlite(timers: int, due: int) -> None:
         engine.dispose()
         print(f"sqlite: {timers:,} timers written in {time.perf_counter() - started:.0f} s")
         copies = {}
-        for name in ("raw", "engine"):
+        for name in ("raw", "engine", "floor"):
             shutil.copy(base, tmp / f"{name}.db")
             copies[name] = create_db_engine(f"sqlite:///{tmp / name}.db")
         raw = timed(raw_claims, copies["raw"])
+        freeze_startup_heap()  # as `parcours worker` does once started
         done = timed(run_due_timers, copies["engine"], catalog, NOW)
-        report("sqlite", due, raw, {"1 worker": done})
+        floor = timed(floor_claims, copies["floor"], engine_writes(copies["engine"]))
+        report("sqlite", due, raw, {"1 worker": done, "floor": floor})
 
 
 def bench_postgres(timers: int, due: int) -> None:

@@ -64,6 +64,7 @@ def serve(
     """Run the API (migrating the database first)."""
     import uvicorn
 
+    from engine.heap import freeze_startup_heap
     from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
@@ -83,6 +84,7 @@ def serve(
         f"http://{host}:{port}/v1/profiles/sophie"
     )
     scheduler = schedule(api.state.parcours)  # the embedded worker
+    freeze_startup_heap()
     scheduler.start()
     try:
         uvicorn.run(api, host=host, port=port, log_level="warning")
@@ -95,6 +97,7 @@ def worker() -> None:
     """Run the periodic jobs alone (no API), against PARCOURS_DATABASE_URL."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
+    from engine.heap import freeze_startup_heap
     from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
@@ -103,7 +106,9 @@ def worker() -> None:
     upgrade(db)
     api = _app_or_exit(settings, db)
     typer.echo("Parcours worker running; Ctrl-C to stop")
-    schedule(api.state.parcours, BlockingScheduler(timezone="UTC")).start()
+    scheduler = schedule(api.state.parcours, BlockingScheduler(timezone="UTC"))
+    freeze_startup_heap()
+    scheduler.start()
 
 
 def _app_or_exit(settings: Settings, db: Engine) -> FastAPI:

@@ -36,18 +36,31 @@ def load_audience(
     conn: Connection, profile_ids: Collection[int], event_names: Collection[str]
 ) -> dict[int, StoredAudience]:
     """Profiles with their entries, memberships and the events named in `event_names`."""
-    ids = list(profile_ids)
+    out = load_profiles(conn, profile_ids)
+    load_facts(conn, out, event_names)
+    return out
+
+
+def load_profiles(conn: Connection, profile_ids: Collection[int]) -> dict[int, StoredAudience]:
+    """Profiles alone (user id, traits, persona), their facts left empty for `load_facts`."""
     query = select(
         profiles.c.id,
         profiles.c.user_id,
         profiles.c.traits,
         profiles.c.first_seen_at,
         profiles.c.persona,
-    ).where(profiles.c.id.in_(ids))
-    out = {
+    ).where(profiles.c.id.in_(list(profile_ids)))
+    return {
         pid: StoredAudience(uid, traits, first, persona, {}, set(), set(), [])
         for pid, uid, traits, first, persona in conn.execute(query)
     }
+
+
+def load_facts(
+    conn: Connection, out: dict[int, StoredAudience], event_names: Collection[str]
+) -> None:
+    """Fill in the stage entries, memberships and named events of the profiles in `out`."""
+    ids = list(out)
     entries = select(stage_entries.c.profile_id, stage_entries.c.stage, stage_entries.c.entered_at)
     for pid, stage, at in conn.execute(entries.where(stage_entries.c.profile_id.in_(ids))):
         out[pid].stage_entries[stage] = at
@@ -56,9 +69,8 @@ def load_audience(
         out[pid].known_segments.add(segment)
         if exited is None:
             out[pid].active_segments.add(segment)
-    if event_names:
+    if event_names and ids:
         _load_events(BulkWriter(conn), out, ids, list(event_names))
-    return out
 
 
 def _load_events(

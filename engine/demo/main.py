@@ -11,6 +11,7 @@ from engine.api.app import create_app
 from engine.demo.report import render_html, render_text, summarize
 from engine.demo.runner import ADMIN_KEY, DemoConfig, DemoRun, run_demo
 from engine.demo.server import serve_in_thread
+from engine.heap import freeze_startup_heap
 
 
 def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Path) -> int:
@@ -24,6 +25,7 @@ def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Pa
         return 2
     config = DemoConfig(users=users, days=days, seed=seed, content_dir=content)
     typer.echo(f"Simulating {users:,} users over {days} days (SQLite in {config.directory})")
+    freeze_startup_heap()  # the libraries loaded by now live as long as the demo
     started = time.monotonic()
     with typer.progressbar(length=1, label="days") as bar:
         last = [0]

@@ -10,8 +10,10 @@ flow (a corrupt state) ends the run with a recorded reason instead of raising.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from engine.audience.evaluate import ProfileFacts, evaluate
@@ -93,11 +95,19 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StepFacts:
-    """What steps may read: the profile facts, its primary persona and the time."""
+    """What steps may read: the profile facts, its primary persona and the time.
 
-    profile: ProfileFacts
+    The profile facts are built on first read: most steps read no condition, and building
+    them (events, stage entries, model scores) is the costly part of waking a run.
+    """
+
+    load_profile: Callable[[], ProfileFacts]
     persona: str | None
     now: datetime
+
+    @cached_property
+    def profile(self) -> ProfileFacts:
+        return self.load_profile()
 
 
 def step_key(step: Step, path: Path, index: int) -> str:

@@ -173,7 +173,9 @@ class RunContext:
         self.result = RuntimeResult()
         self.writes = RunWrites()
         self.exposures: list[WebhookEvent] = []  # experiment.exposed, published on flush
-        self.profiles = audience_repo.load_audience(conn, profile_ids, _flow_event_names(catalog))
+        self.profiles = audience_repo.load_profiles(conn, profile_ids)
+        self._facts_loaded = False
+        self._facts: dict[int, ProfileFacts] = {}
         found = repo.open_runs(conn, profile_ids) if runs is None else runs
         self.runs: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in found}
         self._profile_ids = profile_ids
@@ -194,17 +196,27 @@ class RunContext:
 
     # -- facts ------------------------------------------------------------------------------
 
-    def facts(self, profile_id: int) -> StepFacts:
-        stored = self.profiles[profile_id]
-        profile = ProfileFacts(
-            traits=stored.traits,
-            events=stored.events,
-            stage_entries=stored.stage_entries,
-            segments=frozenset(stored.active_segments),
-            signup_at=stored.stage_entries.get("signup", stored.first_seen_at),
-        )
-        profile = with_model_outputs(self.catalog, profile, self.now)
-        return StepFacts(profile, stored.persona, self.now)
+    def profile_facts(self, profile_id: int) -> ProfileFacts:
+        """What conditions read about a profile, built once per batch."""
+        if profile_id not in self._facts:
+            stored = self.stored(profile_id)
+            profile = ProfileFacts(
+                traits=stored.traits,
+                events=stored.events,
+                stage_entries=stored.stage_entries,
+                segments=frozenset(stored.active_segments),
+                signup_at=stored.stage_entries.get("signup", stored.first_seen_at),
+            )
+            self._facts[profile_id] = with_model_outputs(self.catalog, profile, self.now)
+        return self._facts[profile_id]
+
+    def stored(self, profile_id: int) -> audience_repo.StoredAudience:
+        """A profile with its stage entries, segments and events, loaded for the whole batch
+        on first need: a timer tick whose steps read no condition never loads them."""
+        if not self._facts_loaded:
+            audience_repo.load_facts(self.conn, self.profiles, _flow_event_names(self.catalog))
+            self._facts_loaded = True
+        return self.profiles[profile_id]
 
     def flow_of(self, run: Mapping[str, Any]) -> Flow:
         version_id = run["version_id"]
@@ -218,7 +230,7 @@ class RunContext:
     def start(self, flow: Flow, profile_id: int) -> None:
         if profile_id not in self.profiles or not self._may_enter(flow, profile_id):
             return
-        stored = self.profiles[profile_id]
+        stored = self.stored(profile_id)
         if flow.audience and not set(flow.audience) & stored.active_segments:
             self._skip(flow, profile_id, "not in audience")
             return
@@ -365,22 +377,30 @@ class RunContext:
 
     def check_end(self, run: dict[str, Any]) -> bool:
         """End the run if its goal was reached (converted) or its exit condition holds."""
-        flow = self.flow_of(run)
-        facts = self.facts(run["profile_id"])
+        flow, profile_id = self.flow_of(run), run["profile_id"]
         goal = flow.goal
         in_window = goal is not None and self.now <= run["entered_at"] + goal.within
-        if goal is not None and in_window and evaluate(goal.condition, facts.profile, self.now):
+        if (
+            goal is not None
+            and in_window
+            and evaluate(goal.condition, self.profile_facts(profile_id), self.now)
+        ):
             self._finish(run, "converted", "goal reached")
             return True
-        if flow.exit_when is not None and evaluate(flow.exit_when, facts.profile, self.now):
+        if flow.exit_when is not None and evaluate(
+            flow.exit_when, self.profile_facts(profile_id), self.now
+        ):
             self._finish(run, "exited", "exit condition holds")
             return True
         return False
 
     def _advance(self, run: dict[str, Any], wake: Wake) -> None:
         state = state_from_json(run["state"])
-        outcome = advance(self.flow_of(run), state, self.facts(run["profile_id"]), wake)
-        locale = self.profiles[run["profile_id"]].traits.get("locale")
+        profile_id = run["profile_id"]
+        stored = self.profiles[profile_id]
+        facts = StepFacts(lambda: self.profile_facts(profile_id), stored.persona, self.now)
+        outcome = advance(self.flow_of(run), state, facts, wake)
+        locale = stored.traits.get("locale")
         record_decisions(self.writes, self.catalog, self.now, run, outcome.decisions, locale)
         run["state"] = state_to_json(outcome.state)
         if outcome.ended is not None:

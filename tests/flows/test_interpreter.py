@@ -31,7 +31,7 @@ def flow(steps: str, **extra: Any) -> Flow:
 
 
 def facts(persona: str | None = None, **traits: Any) -> StepFacts:
-    return StepFacts(ProfileFacts(traits=traits), persona, NOW)
+    return StepFacts(lambda: ProfileFacts(traits=traits), persona, NOW)
 
 
 def delivered(outcome: Any) -> list[str]:
