@@ -16,6 +16,7 @@ floor/raw the most any engine that writes these rows could reach. On PostgreSQL 
 also runs as two worker processes sharing the work.
 
     python benchmarks/timers.py [--timers 1000000] [--due 20000] [--backend sqlite|postgresql|both]
+        [--rounds 3]
 """
 
 from __future__ import annotations
@@ -241,7 +242,7 @@ def report(name: str, due: int, raw: tuple[int, float], runs: dict[str, tuple[in
         )
 
 
-def bench_sqlite(timers: int, due: int) -> None:
+def bench_sqlite(timers: int, due: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         catalog = catalog_for(tmp)
@@ -252,14 +253,27 @@ def bench_sqlite(timers: int, due: int) -> None:
         populate(engine, catalog, timers, due)
         engine.dispose()
         print(f"sqlite: {timers:,} timers written in {time.perf_counter() - started:.0f} s")
-        copies = {}
-        for name in ("raw", "engine", "floor"):
-            shutil.copy(base, tmp / f"{name}.db")
-            copies[name] = create_db_engine(f"sqlite:///{tmp / name}.db")
-        raw = timed(raw_claims, copies["raw"])
         freeze_startup_heap()  # as `parcours worker` does once started
-        done = timed(run_due_timers, copies["engine"], catalog, NOW)
-        floor = timed(floor_claims, copies["floor"], engine_writes(copies["engine"]))
+        best: dict[str, tuple[int, float]] = {}
+        for round_no in range(rounds):  # interleaved: the machine's load changes over a run
+            copies = {}
+            for name in ("raw", "engine", "floor"):
+                shutil.copy(base, tmp / f"{name}.db")
+                copies[name] = create_db_engine(f"sqlite:///{tmp / name}.db")
+            results = {
+                "raw": timed(raw_claims, copies["raw"]),
+                "engine": timed(run_due_timers, copies["engine"], catalog, NOW),
+            }
+            results["floor"] = timed(floor_claims, copies["floor"], engine_writes(copies["engine"]))
+            for name, engine in copies.items():
+                engine.dispose()
+                if name not in best or results[name][1] < best[name][1]:
+                    best[name] = results[name]
+            print(
+                f"round {round_no + 1}: "
+                + ", ".join(f"{n} {d / t:,.0f}/s" for n, (d, t) in results.items())
+            )
+        raw, done, floor = best["raw"], best["engine"], best["floor"]
         report("sqlite", due, raw, {"1 worker": done, "floor": floor})
 
 
@@ -290,9 +304,10 @@ def main() -> None:
     parser.add_argument("--timers", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=20_000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3, help="SQLite: best of interleaved runs")
     args = parser.parse_args()
     if args.backend in ("sqlite", "both"):
-        bench_sqlite(args.timers, args.due)
+        bench_sqlite(args.timers, args.due, args.rounds)
     if args.backend in ("postgresql", "both"):
         bench_postgres(args.timers, args.due)
 

@@ -42,17 +42,21 @@ def load_audience(
 
 
 def load_profiles(conn: Connection, profile_ids: Collection[int]) -> dict[int, StoredAudience]:
-    """Profiles alone (user id, traits, persona), their facts left empty for `load_facts`."""
-    query = select(
-        profiles.c.id,
-        profiles.c.user_id,
-        profiles.c.traits,
-        profiles.c.first_seen_at,
-        profiles.c.persona,
-    ).where(profiles.c.id.in_(list(profile_ids)))
+    """Profiles alone (user id, traits, persona), their facts left empty for `load_facts`.
+    Read at driver level: every flow batch and timer tick starts here."""
+    ids = list(profile_ids)
+    if not ids:
+        return {}
+    writer = BulkWriter(conn)
+    sql = (
+        "SELECT id, user_id, traits, first_seen_at, persona FROM profiles"
+        f" WHERE id IN ({writer.placeholders(len(ids))})"
+    )
     return {
-        pid: StoredAudience(uid, traits, first, persona, {}, set(), set(), [])
-        for pid, uid, traits, first, persona in conn.execute(query)
+        pid: StoredAudience(
+            uid, writer.read_json(traits), writer.read_time(first), persona, {}, set(), set(), []
+        )
+        for pid, uid, traits, first, persona in writer.fetch(sql, ids)
     }
 
 

@@ -47,14 +47,39 @@ def version_definitions(conn: Connection, ids: Collection[int]) -> dict[int, tup
     return {vid: (version, definition) for vid, version, definition in rows}
 
 
-def open_runs(conn: Connection, profile_ids: Collection[int]) -> list[RowMapping]:
-    query = select(runs).where(runs.c.profile_id.in_(list(profile_ids)), runs.c.status.in_(OPEN))
-    return list(conn.execute(query.order_by(runs.c.id)).mappings())
+RUN_COLUMNS = tuple(runs.c.keys())
+RUN_TIMES = ("entered_at", "updated_at", "ended_at")
 
 
-def runs_by_id(conn: Connection, run_ids: Collection[int]) -> list[RowMapping]:
-    query = select(runs).where(runs.c.id.in_(list(run_ids)))
-    return list(conn.execute(query.order_by(runs.c.id)).mappings())
+def open_runs(conn: Connection, profile_ids: Collection[int]) -> list[dict[str, Any]]:
+    ids = list(profile_ids)
+    where = f"profile_id IN ({_marks(len(ids))}) AND status IN ({_marks(len(OPEN))})"
+    return _read_runs(conn, where, [*ids, *OPEN]) if ids else []
+
+
+def runs_by_id(conn: Connection, run_ids: Collection[int]) -> list[dict[str, Any]]:
+    ids = list(run_ids)
+    return _read_runs(conn, f"id IN ({_marks(len(ids))})", ids) if ids else []
+
+
+def _marks(n: int) -> str:
+    return ", ".join(["{p}"] * n)
+
+
+def _read_runs(conn: Connection, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Runs as plain dicts, decoded at driver level: SQLAlchemy's per-value result
+    processing was a tenth of a timer tick."""
+    writer = BulkWriter(conn)
+    sql = f"SELECT {', '.join(RUN_COLUMNS)} FROM flow_runs WHERE {where} ORDER BY id"
+    found = []
+    for row in writer.fetch(sql, params):
+        run = dict(zip(RUN_COLUMNS, row, strict=True))
+        run["state"] = writer.read_json(run["state"])
+        for name in RUN_TIMES:
+            if run[name] is not None:
+                run[name] = writer.read_time(run[name])
+        found.append(run)
+    return found
 
 
 def last_entries(
