@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.ingest import fresh_postgres_db
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.flows.interpreter import Frame, RunState, Waiting, state_to_json
+from engine.flows.repository import claim_due_timers
 from engine.flows.tasks import run_due_timers
 from engine.flows.versions import current_version
 from engine.heap import freeze_startup_heap
@@ -134,7 +135,7 @@ Replay = dict[int, dict[str, list[tuple[Any, ...]]]]
 
 
 def engine_writes(engine: Engine) -> Replay:
-    """Per run: the rows the engine wrote for it (as the driver returns them, so encoded)."""
+    """Per run: the rows the engine wrote for it, encoded for the driver in advance."""
     tables = {
         "runs": "SELECT id, status, state, wait_target, updated_at, ended_at, end_reason"
         " FROM flow_runs WHERE status != 'waiting'",
@@ -150,36 +151,32 @@ def engine_writes(engine: Engine) -> Replay:
         w = BulkWriter(conn)
         for table, sql in tables.items():
             for row in w.fetch(sql, []):
-                written.setdefault(row[0], {}).setdefault(table, []).append(row)
+                encoded = tuple(w.value(v) for v in row)
+                written.setdefault(row[0], {}).setdefault(table, []).append(encoded)
     return written
 
 
 def floor_claims(engine: Engine, written: Replay) -> int:
-    """The raw claim plus the engine's rows for the claimed runs, written with no logic."""
+    """The engine's claim plus its rows for the claimed runs, written with no logic."""
     claimed = 0
     while True:
         with write_transaction(engine) as conn:
             w = BulkWriter(conn)
-            found = w.fetch(
-                "DELETE FROM timers WHERE id IN (SELECT id FROM timers WHERE due_at <= ?"
-                " ORDER BY due_at LIMIT 500) RETURNING run_id",
-                [w.time(NOW)],
-            )
-            if not found:
+            ids = [run for _, run, _ in claim_due_timers(w, NOW, 500)]
+            if not ids:
                 return claimed
-            ids = [r[0] for r in found]
             marks = w.placeholders(len(ids))
             w.fetch(f"SELECT * FROM flow_runs WHERE id IN ({marks})", ids)
             rows = [written[i] for i in ids]
             w.execute_many(
-                "UPDATE flow_runs SET status = ?, state = ?, wait_target = ?, updated_at = ?,"
-                " ended_at = ?, end_reason = ? WHERE id = ?",
+                "UPDATE flow_runs SET status = {p}, state = {p}, wait_target = {p},"
+                " updated_at = {p}, ended_at = {p}, end_reason = {p} WHERE id = {p}",
                 [(*r[1:], r[0]) for run in rows for r in run["runs"]],
             )
             w.execute_many(
                 "INSERT INTO deliveries (run_id, profile_id, flow, step, channel, content, status,"
                 " reason, attempts, next_attempt_at, created_at, updated_at, sent_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
                 [r for run in rows for r in run["deliveries"]],
             )
             new = f"SELECT run_id, id FROM deliveries WHERE run_id IN ({marks})"
@@ -187,12 +184,12 @@ def floor_claims(engine: Engine, written: Replay) -> int:
             w.execute_many(
                 "INSERT INTO inapp_items (delivery_id, profile_id, kind, name, priority, content,"
                 " status, created_at, updated_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
                 [(delivery[r[0]], *r[1:]) for run in rows for r in run["items"]],
             )
             w.execute_many(
                 "INSERT INTO journey_entries (run_id, at, step, kind, outcome, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
                 [r for run in rows for r in run["journey"]],
             )
             claimed += len(ids)
@@ -284,7 +281,8 @@ def bench_postgres(timers: int, due: int) -> None:
         with tempfile.TemporaryDirectory() as tmp_dir:
             tmp = Path(tmp_dir)
             catalog = catalog_for(tmp)
-            urls = {n: fresh_postgres_db(admin, f"timers_{n}") for n in ("raw", "one", "two")}
+            names = ("raw", "one", "two", "floor")
+            urls = {n: fresh_postgres_db(admin, f"timers_{n}") for n in names}
             for url in urls.values():
                 engine = create_db_engine(url)
                 populate(engine, catalog, timers, due)
@@ -294,7 +292,9 @@ def bench_postgres(timers: int, due: int) -> None:
             raw = timed(raw_claims, create_db_engine(urls["raw"]))
             one = parallel(urls["one"], tmp / "content", 1)
             two = parallel(urls["two"], tmp / "content", 2)
-            report("postgresql", due, raw, {"1 worker": one, "2 workers": two})
+            written = engine_writes(create_db_engine(urls["one"]))
+            floor = timed(floor_claims, create_db_engine(urls["floor"]), written)
+            report("postgresql", due, raw, {"1 worker": one, "2 workers": two, "floor": floor})
     finally:
         server.stop()
 
