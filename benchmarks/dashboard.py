@@ -43,6 +43,7 @@ from engine.experiments.service import fold_experiments
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 from engine.store.recount import rebuild
+from engine.store.stages import backfill
 from engine.web.endpoints import router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,8 @@ def prepare(path: Path, profiles: int) -> None:
     started = time.perf_counter()
     counts = fill(engine, profiles)
     with write_transaction(engine) as conn:
-        rebuild(conn)  # the rows went around the engine: count them as `parcours db recount`
+        rebuild(conn)  # the rows went around the engine: as `parcours db recount` does,
+        backfill(conn)  # count them and place them in their stages
     fold_experiments(engine, load_catalog(ROOT)[0] or empty_catalog(), NOW)  # the worker's job
     engine.dispose()
     took = time.perf_counter() - started

@@ -47,13 +47,16 @@ def db_upgrade() -> None:
 
 @db_app.command("recount")
 def db_recount() -> None:
-    """Recompute the flow page's counters from the rows (after loading rows around the engine)."""
+    """Recompute the flow page's counters and the stage kept on events and deliveries from
+    the rows (after loading rows around the engine)."""
     from engine.store.db import create_db_engine, write_transaction
     from engine.store.recount import rebuild
+    from engine.store.stages import backfill
 
     with write_transaction(create_db_engine(_settings().database_url)) as conn:
         rebuild(conn)
-    typer.echo("counters recomputed")
+        backfill(conn)
+    typer.echo("counters and stages recomputed")
 
 
 @app.command()

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from engine.audience.evaluate import EventFact
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
+from engine.store.stages import restage
 from engine.store.tables import SegmentMembership, StageEntry
 
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
@@ -91,8 +92,10 @@ def _load_events(
 
 
 def insert_stage_entries(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New entries, then the stage kept on the events and deliveries they can move."""
     if rows:
         conn.execute(insert(stage_entries), rows)
+        restage(BulkWriter(conn), [(row["profile_id"], row["entered_at"]) for row in rows])
 
 
 def enter_segments(conn: Connection, new: list[dict[str, Any]], back: list[dict[str, Any]]) -> None:

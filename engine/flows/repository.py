@@ -19,6 +19,7 @@ from engine.store.runtime_tables import (
     ScheduleFire,
     Timer,
 )
+from engine.store.stages import STAGE_AT_CREATION
 
 versions = FlowVersion.__table__  # type: ignore[attr-defined]
 runs = FlowRun.__table__  # type: ignore[attr-defined]
@@ -147,7 +148,7 @@ def add_deliveries(
     """Deliveries, then the in-app items of those that have one, found by their delivery's
     (run, step) key. Driver-level executemany: per-value type processing and RETURNING
     per row were a quarter of a timer tick."""
-    writer.insert("deliveries", [row for row, _ in rows])
+    writer.insert("deliveries", [row for row, _ in rows], {"stage": STAGE_AT_CREATION})
     with_item = {(row["run_id"], row["step"]): item for row, item in rows if item is not None}
     if not with_item:
         return

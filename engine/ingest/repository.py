@@ -18,6 +18,7 @@ from engine.experiments.outcomes import merge_assignments
 from engine.ingest.identity import IdentityPlan, Key
 from engine.store.bulk import BulkWriter
 from engine.store.recount import forget_profiles
+from engine.store.stages import restage_profiles
 from engine.store.tables import DeadLetter, Event, Identity, Profile
 
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -124,6 +125,7 @@ def _merge_profiles(conn: Connection, gone: int, survivor: int, now: datetime) -
     by_id = {row["id"]: row for row in rows}
     a, b = by_id[gone], by_id[survivor]
     conn.execute(update(events).where(events.c.profile_id == gone).values(profile_id=survivor))
+    restage_profiles(BulkWriter(conn), [survivor])  # its events now read the survivor's stages
     conn.execute(
         update(identities).where(identities.c.profile_id == gone).values(profile_id=survivor)
     )

@@ -8,7 +8,7 @@ types in `store.base` write, so rows read back identically either way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,12 +79,23 @@ class BulkWriter:
         if rows:
             self.conn.exec_driver_sql(sql.replace("{p}", self.placeholder), list(rows))
 
-    def insert(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        """Rows of one shape (the first row's keys) into `table`, values encoded."""
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[dict[str, Any]],
+        computed: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+    ) -> None:
+        """Rows of one shape (the first row's keys) into `table`, values encoded.
+
+        `computed` adds columns whose value is SQL (with `{p}` placeholders) over some of the
+        row's values: column -> (expression, keys of its parameters in order).
+        """
         if not rows:
             return
         names = list(rows[0])
-        values = [tuple(self.value(row[name]) for name in names) for row in rows]
-        marks = self.placeholders(len(names))
-        sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
-        self.conn.exec_driver_sql(sql, values)
+        extra = computed or {}
+        keys = names + [key for _, params in extra.values() for key in params]
+        values = [tuple(self.value(row[key]) for key in keys) for row in rows]
+        columns = ", ".join([*names, *extra])
+        marks = ", ".join([*(["{p}"] * len(names)), *(sql for sql, _ in extra.values())])
+        self.execute_many(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)

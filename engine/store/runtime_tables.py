@@ -82,6 +82,17 @@ class Delivery(SQLModel, table=True):
         UniqueConstraint("run_id", "step"),
         Index(None, "status", "next_attempt_at"),
         Index(None, "profile_id", "channel", "sent_at"),  # the frequency cap's count
+        # Covers the journey map's touchpoints: a population's deliveries of a period.
+        Index(
+            "ix_deliveries_journey",
+            "profile_id",
+            "created_at",
+            "flow",
+            "stage",
+            "channel",
+            "content",
+            "status",
+        ),
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
@@ -98,6 +109,8 @@ class Delivery(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The profile's stage when the delivery was created (engine.store.stages keeps it).
+    stage: str | None = Field(default=None, max_length=64)
 
 
 class JourneyEntry(SQLModel, table=True):

@@ -42,7 +42,11 @@ class Identity(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (Index(None, "profile_id", "id"),)
+    __table_args__ = (
+        Index(None, "profile_id", "id"),
+        # Covers the journey map's actions: a population's track events of a period.
+        Index("ix_events_journey", "profile_id", "type", "timestamp", "stage", "name"),
+    )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     message_id: str = Field(max_length=255, unique=True)
@@ -59,6 +63,8 @@ class Event(SQLModel, table=True):
     original_timestamp: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # The profile's stage at `timestamp` (engine.store.stages keeps it).
+    stage: str | None = Field(default=None, max_length=64)
 
 
 class DeadLetter(SQLModel, table=True):
@@ -80,7 +86,11 @@ class StageEntry(SQLModel, table=True):
     """A profile reached an onboarding stage: once, with the time it first held."""
 
     __tablename__ = "stage_entries"
-    __table_args__ = (UniqueConstraint("profile_id", "stage"), Index(None, "stage", "entered_at"))
+    __table_args__ = (
+        UniqueConstraint("profile_id", "stage"),
+        Index(None, "stage", "entered_at", "profile_id"),  # populations by anchor and period
+        Index(None, "profile_id", "entered_at", "stage"),  # the stage at a time, one seek
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     profile_id: int = Field(

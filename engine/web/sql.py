@@ -140,15 +140,3 @@ class Population:
             column = runs.c.profile_id if self.flow is not None else stage_entries.c.profile_id
             query = query.where(column.in_(personas))
         return query
-
-
-def stage_at(profile_id: Any, at: Any) -> ColumnElement[str]:
-    """The stage a profile had most recently entered at time `at` (NULL before any)."""
-    s = stage_entries.alias("at_stage")
-    return (
-        select(s.c.stage)
-        .where(s.c.profile_id == profile_id, s.c.entered_at <= at)
-        .order_by(s.c.entered_at.desc(), s.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )

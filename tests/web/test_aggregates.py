@@ -166,6 +166,41 @@ def _check_touchpoints(
     assert sum(found.values()) > 0
 
 
+def test_journey_map_actions_of_everyone(
+    populated: Engine, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """Each tracked event counts in the column of the stage its profile had most recently
+    entered at the event's time (latest entry, then latest id), events and distinct people."""
+    filters = service.Filters(days=14)  # the later half of the signups
+    since = clock.now() - timedelta(days=14)
+    with populated.connect() as conn:
+        page = service.journey_map(conn, catalog, clock.now(), filters)
+    entries: dict[int, list[tuple[datetime, int, str]]] = defaultdict(list)
+    for r in rows(populated, "SELECT id, profile_id, stage, entered_at FROM stage_entries"):
+        entries[r["profile_id"]].append((at(r["entered_at"]), r["id"], r["stage"]))
+    inside = {p for p, found in entries.items() for t, _, s in found if s == ANCHOR and t >= since}
+    events: Counter[tuple[str, str]] = Counter()
+    people: dict[tuple[str, str], set[int]] = defaultdict(set)
+    sql = "SELECT profile_id, type, name, timestamp FROM events"
+    for e in rows(populated, sql):
+        when = at(e["timestamp"])
+        if e["type"] != "track" or e["profile_id"] not in inside or when < since:
+            continue
+        before = [entry for entry in entries[e["profile_id"]] if entry[0] <= when]
+        key = (max(before)[2] if before else "before any stage", e["name"])
+        events[key] += 1
+        people[key].add(e["profile_id"])
+    assert page.population == len(inside) > 0
+    shown = 0
+    for column in [*page.columns, *([page.before] if page.before else [])]:
+        mine = [key for key in events if key[0] == column.stage]
+        assert len(column.actions) == min(6, len(mine))
+        for name, n, who in column.actions:
+            assert (n, who) == (events[(column.stage, name)], len(people[(column.stage, name)]))
+        shown += len(column.actions)
+    assert shown > 3
+
+
 def test_flow_page_counts(populated: Engine, catalog: Catalog, clock: FrozenClock) -> None:
     with populated.connect() as conn:
         page = flow_service.flow_page(conn, catalog, "welcome", None, 0)
