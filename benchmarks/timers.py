@@ -140,7 +140,7 @@ def engine_writes(engine: Engine) -> Replay:
         "runs": "SELECT id, status, state, wait_target, updated_at, ended_at, end_reason"
         " FROM flow_runs WHERE status != 'waiting'",
         "deliveries": "SELECT run_id, profile_id, flow, step, channel, content, status, reason,"
-        " attempts, next_attempt_at, created_at, updated_at, sent_at FROM deliveries",
+        " attempts, next_attempt_at, created_at, updated_at, sent_at, stage FROM deliveries",
         "items": "SELECT d.run_id, i.profile_id, i.kind, i.name, i.priority, i.content,"
         " i.status, i.created_at, i.updated_at, i.expires_at"
         " FROM inapp_items i JOIN deliveries d ON d.id = i.delivery_id",
@@ -175,8 +175,8 @@ def floor_claims(engine: Engine, written: Replay) -> int:
             )
             w.execute_many(
                 "INSERT INTO deliveries (run_id, profile_id, flow, step, channel, content, status,"
-                " reason, attempts, next_attempt_at, created_at, updated_at, sent_at)"
-                " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                " reason, attempts, next_attempt_at, created_at, updated_at, sent_at, stage)"
+                " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
                 [r for run in rows for r in run["deliveries"]],
             )
             new = f"SELECT run_id, id FROM deliveries WHERE run_id IN ({marks})"

@@ -42,11 +42,9 @@ class Identity(SQLModel, table=True):
 
 class Event(SQLModel, table=True):
     __tablename__ = "events"
-    __table_args__ = (
-        Index(None, "profile_id", "id"),
-        # Covers the journey map's actions: a population's track events of a period.
-        Index("ix_events_journey", "profile_id", "type", "timestamp", "stage", "name"),
-    )
+    # No index covering the journey map's actions: it cost a quarter of ingestion throughput
+    # for 10% of one dashboard computation (benchmarks/RESULTS.md, dashboard, session 3).
+    __table_args__ = (Index(None, "profile_id", "id"),)
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     message_id: str = Field(max_length=255, unique=True)

@@ -17,7 +17,6 @@ down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-EVENTS_JOURNEY = ["profile_id", "type", "timestamp", "stage", "name"]
 DELIVERIES_JOURNEY = ["profile_id", "created_at", "flow", "stage", "channel", "content", "status"]
 
 
@@ -36,13 +35,11 @@ def upgrade() -> None:
         ["profile_id", "entered_at", "stage"],
     )
     backfill(op.get_bind())  # after the (profile, time) index: one seek per row
-    op.create_index("ix_events_journey", "events", EVENTS_JOURNEY)
     op.create_index("ix_deliveries_journey", "deliveries", DELIVERIES_JOURNEY)
 
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_journey", table_name="deliveries")
-    op.drop_index("ix_events_journey", table_name="events")
     op.drop_index(op.f("ix_stage_entries_profile_id_entered_at_stage"), table_name="stage_entries")
     op.drop_index(op.f("ix_stage_entries_stage_entered_at_profile_id"), table_name="stage_entries")
     op.create_index(
