@@ -64,20 +64,20 @@ def publish(
     targets += [(EndpointRef(id=i), ev) for i, ev in repo.subscriptions(conn) if ev]
     rows = []
     for event in events:
-        body = event_body(event, now)
-        for ref, patterns in targets:
-            if subscribed(patterns, event.type):
-                rows.append(
-                    {
-                        "message_id": new_message_id(),
-                        "endpoint_id": ref.id,
-                        "endpoint_name": ref.name,
-                        "profile_id": event.profile_id,
-                        "event_type": event.type,
-                        "payload": body,
-                        "created_at": now,
-                    }
-                )
+        refs = [ref for ref, patterns in targets if subscribed(patterns, event.type)]
+        body = event_body(event, now) if refs else None  # most events have no subscriber
+        rows += [
+            {
+                "message_id": new_message_id(),
+                "endpoint_id": ref.id,
+                "endpoint_name": ref.name,
+                "profile_id": event.profile_id,
+                "event_type": event.type,
+                "payload": body,
+                "created_at": now,
+            }
+            for ref in refs
+        ]
     repo.add_messages(BulkWriter(conn), rows)
     return len(rows)
 
