@@ -12,20 +12,19 @@ before `folded_until` is in the sums, except those queued to be folded again.
 So results read a few rollup rows and compute only the recent tail live
 (engine.experiments.sums), however many profiles were exposed.
 
-Profiles leave the sums only by retraction: when a profile is erased or merged into
-another, its contributions are subtracted in the same transaction (a merged survivor is
-queued and folded again with the history it took over). A fold and a retraction of the
-same experiment lock its fold rows first, so they never interleave.
-
-Known limit: an event or stage entry written more than `LATE_DATA_GRACE` after the window
-of its profile closed is not counted (docs/experiments.md).
+Profiles leave the sums only by retraction, in the transaction that changes them: when a
+profile is erased or merged into another, its contributions are subtracted (a merged
+survivor is queued and folded again with the history it took over); when data arrives late
+inside a folded window (engine.experiments.late), the values it changes are subtracted and
+queued to be folded again. A fold and a retraction of the same experiment lock its fold
+rows first, so they never interleave.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,7 +55,10 @@ from engine.store.experiment_tables import (
     ExperimentRollup,
 )
 
-LATE_DATA_GRACE = timedelta(days=1)
+LATE_DATA_GRACE = timedelta(hours=1)
+"""How long after a window closes its values are folded. Later data is still counted (it is
+detected where it is written and refolded), so the grace only spares refolds for the usual
+in-flight delays (SDK queues, retries) and sets the length of the live tail."""
 EXPOSURES = "exposures"  # the pseudo-metric counting folded exposures
 folds = ExperimentFold.__table__  # type: ignore[attr-defined]
 outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
@@ -86,6 +88,19 @@ def refolding(conn: Connection, key: str) -> dict[str, list[int]]:
     for metric, profile_id in conn.execute(query):
         out.setdefault(metric, []).append(profile_id)
     return out
+
+
+def folded_exposures(conn: Connection, profile_ids: Collection[int]) -> list[Any]:
+    """(experiment, metric key, profile id, exposure) for every folded metric (not the
+    exposures) of every experiment these profiles are exposed to; whether each is folded
+    yet is not read here (see `_retract`)."""
+    a = repo.assignments
+    query = (
+        select(folds.c.experiment, folds.c.metric, a.c.profile_id, a.c.exposed_at)
+        .select_from(folds.join(a, a.c.experiment == folds.c.experiment))
+        .where(folds.c.metric != EXPOSURES, a.c.profile_id.in_(list(profile_ids)))
+    )
+    return list(conn.execute(query))
 
 
 def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
@@ -227,36 +242,64 @@ def merge_assignments(conn: Connection, gone: int, survivor: int) -> None:
 
 
 def retract(conn: Connection, profile_ids: Sequence[int]) -> None:
-    """Take these profiles out of every folded sum (before they are erased or merged):
-    subtract them, drop their stored values and queue them to be folded again, which also
-    makes a second retraction subtract nothing."""
+    """Take these profiles out of every folded sum (before they are erased or merged)."""
     a = repo.assignments
     experiments = select(a.c.experiment).where(a.c.profile_id.in_(profile_ids)).distinct()
-    keys = sorted(conn.execute(experiments).scalars())
-    if not keys:
-        return  # most merges and erasures: a profile never exposed has nothing folded
-    for key in keys:
-        done = _lock(conn, key, None)
-        queued = refolding(conn, key)
-        for mkey, until in done.items():
-            counted = (
-                a.c.profile_id.in_(profile_ids)
-                & (a.c.exposed_at <= until)
-                & a.c.profile_id.not_in(queued.get(mkey, []))
-            )
-            _subtract(conn, key, mkey, counted)
-    conn.execute(delete(outcomes).where(outcomes.c.profile_id.in_(profile_ids)))
-    _queue(conn, profile_ids)
+    for key in sorted(conn.execute(experiments).scalars()):
+        _retract(conn, key, None, profile_ids)
+    # Most merges and erasures find nothing: a profile never exposed has nothing folded.
 
 
-def _queue(conn: Connection, profile_ids: Sequence[int]) -> None:
-    """Queue the profiles' assignments to be folded again, for every folded metric."""
+def refold(conn: Connection, changed: Mapping[tuple[str, str], Collection[int]]) -> None:
+    """Folded values that late data changed, per (experiment, metric key): take them out
+    of the sums; the next fold adds their new values."""
+    for key, mkey in sorted(changed):
+        _retract(conn, key, [mkey], sorted(changed[key, mkey]))
+
+
+def _retract(
+    conn: Connection, key: str, metric_keys: Sequence[str] | None, profile_ids: Sequence[int]
+) -> None:
+    """Subtract the profiles' folded values of `key`'s metrics (all if None), drop them and
+    queue the profiles to be folded again, which also makes a second retraction subtract
+    nothing. Profiles not folded yet are queued too: they are computed live either way."""
+    a = repo.assignments
+    done = _lock(conn, key, metric_keys)
+    queued = refolding(conn, key)
+    for mkey, until in done.items():
+        counted = (
+            a.c.profile_id.in_(profile_ids)
+            & (a.c.exposed_at <= until)
+            & a.c.profile_id.not_in(queued.get(mkey, []))
+        )
+        _subtract(conn, key, mkey, counted)
+    o = outcomes
+    conn.execute(
+        delete(o).where(
+            o.c.experiment == key, o.c.metric.in_(list(done)), o.c.profile_id.in_(profile_ids)
+        )
+    )
+    _queue(conn, profile_ids, key, list(done))
+
+
+def _queue(
+    conn: Connection,
+    profile_ids: Sequence[int],
+    key: str | None = None,
+    metric_keys: Sequence[str] | None = None,
+) -> None:
+    """Queue the profiles' assignments to be folded again, for every folded metric (of
+    `key`, and of `metric_keys`, when given)."""
     a = repo.assignments
     queued = (
         select(folds.c.experiment, folds.c.metric, a.c.profile_id)
         .select_from(folds.join(a, a.c.experiment == folds.c.experiment))
         .where(a.c.profile_id.in_(profile_ids))
     )
+    if key is not None:
+        queued = queued.where(folds.c.experiment == key)
+    if metric_keys is not None:
+        queued = queued.where(folds.c.metric.in_(metric_keys))
     columns = ["experiment", "metric", "profile_id"]
     conn.execute(_insert(conn, refolds).from_select(columns, queued).on_conflict_do_nothing())
 
