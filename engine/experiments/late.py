@@ -7,8 +7,9 @@ before `settled(now)` to `refold_late_data`, in the batch's transaction, and the
 the rows change are retracted and queued to be folded again, as a merge's are.
 
 Rows newer than `settled(now)` cannot fall in a folded window; that is nearly every row, and
-it costs one comparison. A batch with older rows costs one query, and a retraction per
-(experiment, metric) whose folded values they change.
+it costs one comparison. A batch with older rows costs one query (the folded metrics of its
+profiles' experiments, by primary key), and a retraction per (experiment, metric) whose
+folded values they change.
 """
 
 from __future__ import annotations
@@ -69,8 +70,7 @@ def refold_late_data(
     metrics = _metrics_by_key(catalog)
     changed: dict[tuple[str, str], set[int]] = {}
     for key, mkey, profile_id, exposed_at in outcomes.folded_exposures(conn, by_profile):
-        metric = metrics.get(mkey)
-        if changes(metric, exposed_at, bound, by_profile[profile_id]):
+        if changes(metrics.get(mkey), exposed_at, bound, by_profile[profile_id]):
             changed.setdefault((key, mkey), set()).add(profile_id)
     if changed:
         outcomes.refold(conn, changed)

@@ -47,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.catalog.metrics import Metric
 from engine.experiments import repository as repo
+from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 from engine.store.experiment_tables import (
     ExperimentFold,
@@ -90,17 +91,21 @@ def refolding(conn: Connection, key: str) -> dict[str, list[int]]:
     return out
 
 
-def folded_exposures(conn: Connection, profile_ids: Collection[int]) -> list[Any]:
+def folded_exposures(
+    conn: Connection, profile_ids: Collection[int]
+) -> list[tuple[str, str, int, datetime]]:
     """(experiment, metric key, profile id, exposure) for every folded metric (not the
-    exposures) of every experiment these profiles are exposed to; whether each is folded
-    yet is not read here (see `_retract`)."""
-    a = repo.assignments
-    query = (
-        select(folds.c.experiment, folds.c.metric, a.c.profile_id, a.c.exposed_at)
-        .select_from(folds.join(a, a.c.experiment == folds.c.experiment))
-        .where(folds.c.metric != EXPOSURES, a.c.profile_id.in_(list(profile_ids)))
+    exposures) of every experiment these profiles are exposed to, whether their values are
+    folded yet or not (see `_retract`). At driver level, by primary key (a bound on the
+    exposure would make SQLite scan the exposure index): the query of a late batch."""
+    w, ids = BulkWriter(conn), list(profile_ids)
+    sql = (
+        "SELECT f.experiment, f.metric, a.profile_id, a.exposed_at FROM experiment_folds f"
+        " JOIN experiment_assignments a ON a.experiment = f.experiment"
+        f" WHERE f.metric <> {{p}} AND a.profile_id IN ({w.placeholders(len(ids))})"
     )
-    return list(conn.execute(query))
+    rows = w.fetch(sql, [EXPOSURES, *ids])
+    return [(key, mkey, pid, w.read_time(at)) for key, mkey, pid, at in rows]
 
 
 def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
@@ -242,12 +247,12 @@ def merge_assignments(conn: Connection, gone: int, survivor: int) -> None:
 
 
 def retract(conn: Connection, profile_ids: Sequence[int]) -> None:
-    """Take these profiles out of every folded sum (before they are erased or merged)."""
+    """Take these profiles out of every folded sum (before they are erased or merged).
+    Most merges and erasures find nothing: a profile never exposed has nothing folded."""
     a = repo.assignments
     experiments = select(a.c.experiment).where(a.c.profile_id.in_(profile_ids)).distinct()
     for key in sorted(conn.execute(experiments).scalars()):
         _retract(conn, key, None, profile_ids)
-    # Most merges and erasures find nothing: a profile never exposed has nothing folded.
 
 
 def refold(conn: Connection, changed: Mapping[tuple[str, str], Collection[int]]) -> None:
