@@ -7,9 +7,10 @@ before `settled(now)` to `refold_late_data`, in the batch's transaction, and the
 the rows change are retracted and queued to be folded again, as a merge's are.
 
 Rows newer than `settled(now)` cannot fall in a folded window; that is nearly every row, and
-it costs one comparison. A batch with older rows costs one query (the folded metrics of its
-profiles' experiments, by primary key), and a retraction per (experiment, metric) whose
-folded values they change.
+it costs one comparison. A batch with older rows reads the fold rows (a few) and, when some
+experiment is folded, its profiles' exposures by primary key: two small queries per batch,
+about 1 ms for 100 exposed profiles on SQLite. Then a retraction per (experiment, metric)
+whose folded values the rows change.
 """
 
 from __future__ import annotations
@@ -69,9 +70,11 @@ def refold_late_data(
         by_profile.setdefault(row.profile_id, []).append(row)
     metrics = _metrics_by_key(catalog)
     changed: dict[tuple[str, str], set[int]] = {}
-    for key, mkey, profile_id, exposed_at in outcomes.folded_exposures(conn, by_profile):
-        if changes(metrics.get(mkey), exposed_at, bound, by_profile[profile_id]):
-            changed.setdefault((key, mkey), set()).add(profile_id)
+    folded, exposures = outcomes.folded_exposures(conn, by_profile)
+    for key, profile_id, exposed_at in exposures:
+        for mkey in folded[key]:
+            if changes(metrics.get(mkey), exposed_at, bound, by_profile[profile_id]):
+                changed.setdefault((key, mkey), set()).add(profile_id)
     if changed:
         outcomes.refold(conn, changed)
 

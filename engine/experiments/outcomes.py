@@ -93,19 +93,25 @@ def refolding(conn: Connection, key: str) -> dict[str, list[int]]:
 
 def folded_exposures(
     conn: Connection, profile_ids: Collection[int]
-) -> list[tuple[str, str, int, datetime]]:
-    """(experiment, metric key, profile id, exposure) for every folded metric (not the
-    exposures) of every experiment these profiles are exposed to, whether their values are
-    folded yet or not (see `_retract`). At driver level, by primary key (a bound on the
-    exposure would make SQLite scan the exposure index): the query of a late batch."""
+) -> tuple[dict[str, list[str]], list[tuple[str, int, datetime]]]:
+    """Per experiment, its folded metric keys (not the exposures); and (experiment, profile
+    id, exposure) of these profiles in those experiments, whether their values are folded
+    yet or not (see `_retract`). At driver level, by primary key (a bound on the exposure
+    would make SQLite scan the exposure index): the queries of a late batch."""
     w, ids = BulkWriter(conn), list(profile_ids)
+    folded: dict[str, list[str]] = {}
+    for key, mkey in w.fetch("SELECT experiment, metric FROM experiment_folds", []):
+        if mkey != EXPOSURES:
+            folded.setdefault(key, []).append(mkey)
+    if not folded:
+        return folded, []
     sql = (
-        "SELECT f.experiment, f.metric, a.profile_id, a.exposed_at FROM experiment_folds f"
-        " JOIN experiment_assignments a ON a.experiment = f.experiment"
-        f" WHERE f.metric <> {{p}} AND a.profile_id IN ({w.placeholders(len(ids))})"
+        "SELECT experiment, profile_id, exposed_at FROM experiment_assignments"
+        f" WHERE experiment IN ({w.placeholders(len(folded))})"
+        f" AND profile_id IN ({w.placeholders(len(ids))})"
     )
-    rows = w.fetch(sql, [EXPOSURES, *ids])
-    return [(key, mkey, pid, w.read_time(at)) for key, mkey, pid, at in rows]
+    rows = w.fetch(sql, [*folded, *ids])
+    return folded, [(key, pid, w.read_time(at)) for key, pid, at in rows]
 
 
 def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
