@@ -105,12 +105,14 @@ def folded_exposures(
             folded.setdefault(key, []).append(mkey)
     if not folded:
         return folded, []
-    sql = (
-        "SELECT experiment, profile_id, exposed_at FROM experiment_assignments"
-        f" WHERE experiment IN ({w.placeholders(len(folded))})"
-        f" AND profile_id IN ({w.placeholders(len(ids))})"
-    )
-    rows = w.fetch(sql, [*folded, *ids])
+    if w.sqlite:
+        keys, pids = w.placeholders(len(folded)), w.placeholders(len(ids))
+        where, params = f"experiment IN ({keys}) AND profile_id IN ({pids})", [*folded, *ids]
+    else:  # one statement text whatever the batch: psycopg prepares repeated statements,
+        # and IN lists of every length would evict the ingestion path's own
+        where, params = "experiment = ANY({p}) AND profile_id = ANY({p})", [list(folded), ids]
+    sql = f"SELECT experiment, profile_id, exposed_at FROM experiment_assignments WHERE {where}"
+    rows = w.fetch(sql, params)
     return folded, [(key, pid, w.read_time(at)) for key, pid, at in rows]
 
 
