@@ -12,20 +12,19 @@ before `folded_until` is in the sums, except those queued to be folded again.
 So results read a few rollup rows and compute only the recent tail live
 (engine.experiments.sums), however many profiles were exposed.
 
-Profiles leave the sums only by retraction: when a profile is erased or merged into
-another, its contributions are subtracted in the same transaction (a merged survivor is
-queued and folded again with the history it took over). A fold and a retraction of the
-same experiment lock its fold rows first, so they never interleave.
-
-Known limit: an event or stage entry written more than `LATE_DATA_GRACE` after the window
-of its profile closed is not counted (docs/experiments.md).
+Profiles leave the sums only by retraction, in the transaction that changes them: when a
+profile is erased or merged into another, its contributions are subtracted (a merged
+survivor is queued and folded again with the history it took over); when data arrives late
+inside a folded window (engine.experiments.late), the values it changes are subtracted and
+queued to be folded again. A fold and a retraction of the same experiment lock its fold
+rows first, so they never interleave.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +47,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.catalog.metrics import Metric
 from engine.experiments import repository as repo
+from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 from engine.store.experiment_tables import (
     ExperimentFold,
@@ -56,7 +56,10 @@ from engine.store.experiment_tables import (
     ExperimentRollup,
 )
 
-LATE_DATA_GRACE = timedelta(days=1)
+LATE_DATA_GRACE = timedelta(hours=1)
+"""How long after a window closes its values are folded. Later data is still counted (it is
+detected where it is written and refolded), so the grace only spares refolds for the usual
+in-flight delays (SDK queues, retries) and sets the length of the live tail."""
 EXPOSURES = "exposures"  # the pseudo-metric counting folded exposures
 folds = ExperimentFold.__table__  # type: ignore[attr-defined]
 outcomes = ExperimentOutcome.__table__  # type: ignore[attr-defined]
@@ -86,6 +89,31 @@ def refolding(conn: Connection, key: str) -> dict[str, list[int]]:
     for metric, profile_id in conn.execute(query):
         out.setdefault(metric, []).append(profile_id)
     return out
+
+
+def folded_exposures(
+    conn: Connection, profile_ids: Collection[int]
+) -> tuple[dict[str, list[str]], list[tuple[str, int, datetime]]]:
+    """Per experiment, its folded metric keys (not the exposures); and (experiment, profile
+    id, exposure) of these profiles in those experiments, whether their values are folded
+    yet or not (see `_retract`). At driver level, by primary key (a bound on the exposure
+    would make SQLite scan the exposure index): the queries of a late batch."""
+    w, ids = BulkWriter(conn), list(profile_ids)
+    folded: dict[str, list[str]] = {}
+    for key, mkey in w.fetch("SELECT experiment, metric FROM experiment_folds", []):
+        if mkey != EXPOSURES:
+            folded.setdefault(key, []).append(mkey)
+    if not folded:
+        return folded, []
+    if w.sqlite:
+        keys, pids = w.placeholders(len(folded)), w.placeholders(len(ids))
+        where, params = f"experiment IN ({keys}) AND profile_id IN ({pids})", [*folded, *ids]
+    else:  # one statement text whatever the batch: psycopg prepares repeated statements,
+        # and IN lists of every length would evict the ingestion path's own
+        where, params = "experiment = ANY({p}) AND profile_id = ANY({p})", [list(folded), ids]
+    sql = f"SELECT experiment, profile_id, exposed_at FROM experiment_assignments WHERE {where}"
+    rows = w.fetch(sql, params)
+    return folded, [(key, pid, w.read_time(at)) for key, pid, at in rows]
 
 
 def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
@@ -227,36 +255,64 @@ def merge_assignments(conn: Connection, gone: int, survivor: int) -> None:
 
 
 def retract(conn: Connection, profile_ids: Sequence[int]) -> None:
-    """Take these profiles out of every folded sum (before they are erased or merged):
-    subtract them, drop their stored values and queue them to be folded again, which also
-    makes a second retraction subtract nothing."""
+    """Take these profiles out of every folded sum (before they are erased or merged).
+    Most merges and erasures find nothing: a profile never exposed has nothing folded."""
     a = repo.assignments
     experiments = select(a.c.experiment).where(a.c.profile_id.in_(profile_ids)).distinct()
-    keys = sorted(conn.execute(experiments).scalars())
-    if not keys:
-        return  # most merges and erasures: a profile never exposed has nothing folded
-    for key in keys:
-        done = _lock(conn, key, None)
-        queued = refolding(conn, key)
-        for mkey, until in done.items():
-            counted = (
-                a.c.profile_id.in_(profile_ids)
-                & (a.c.exposed_at <= until)
-                & a.c.profile_id.not_in(queued.get(mkey, []))
-            )
-            _subtract(conn, key, mkey, counted)
-    conn.execute(delete(outcomes).where(outcomes.c.profile_id.in_(profile_ids)))
-    _queue(conn, profile_ids)
+    for key in sorted(conn.execute(experiments).scalars()):
+        _retract(conn, key, None, profile_ids)
 
 
-def _queue(conn: Connection, profile_ids: Sequence[int]) -> None:
-    """Queue the profiles' assignments to be folded again, for every folded metric."""
+def refold(conn: Connection, changed: Mapping[tuple[str, str], Collection[int]]) -> None:
+    """Folded values that late data changed, per (experiment, metric key): take them out
+    of the sums; the next fold adds their new values."""
+    for key, mkey in sorted(changed):
+        _retract(conn, key, [mkey], sorted(changed[key, mkey]))
+
+
+def _retract(
+    conn: Connection, key: str, metric_keys: Sequence[str] | None, profile_ids: Sequence[int]
+) -> None:
+    """Subtract the profiles' folded values of `key`'s metrics (all if None), drop them and
+    queue the profiles to be folded again, which also makes a second retraction subtract
+    nothing. Profiles not folded yet are queued too: they are computed live either way."""
+    a = repo.assignments
+    done = _lock(conn, key, metric_keys)
+    queued = refolding(conn, key)
+    for mkey, until in done.items():
+        counted = (
+            a.c.profile_id.in_(profile_ids)
+            & (a.c.exposed_at <= until)
+            & a.c.profile_id.not_in(queued.get(mkey, []))
+        )
+        _subtract(conn, key, mkey, counted)
+    o = outcomes
+    conn.execute(
+        delete(o).where(
+            o.c.experiment == key, o.c.metric.in_(list(done)), o.c.profile_id.in_(profile_ids)
+        )
+    )
+    _queue(conn, profile_ids, key, list(done))
+
+
+def _queue(
+    conn: Connection,
+    profile_ids: Sequence[int],
+    key: str | None = None,
+    metric_keys: Sequence[str] | None = None,
+) -> None:
+    """Queue the profiles' assignments to be folded again, for every folded metric (of
+    `key`, and of `metric_keys`, when given)."""
     a = repo.assignments
     queued = (
         select(folds.c.experiment, folds.c.metric, a.c.profile_id)
         .select_from(folds.join(a, a.c.experiment == folds.c.experiment))
         .where(a.c.profile_id.in_(profile_ids))
     )
+    if key is not None:
+        queued = queued.where(folds.c.experiment == key)
+    if metric_keys is not None:
+        queued = queued.where(folds.c.metric.in_(metric_keys))
     columns = ["experiment", "metric", "profile_id"]
     conn.execute(_insert(conn, refolds).from_select(columns, queued).on_conflict_do_nothing())
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audience.service import ProfileChange
 from engine.catalog.dependencies import Dependencies
+from engine.experiments.late import Written, settled
 from engine.ingest import repository as repo
 from engine.ingest.identity import IdentityResolver, Key
 from engine.ingest.parse import Rejected
@@ -33,6 +34,8 @@ class IngestResult:
     changes: dict[int, ProfileChange] = field(default_factory=dict)  # by profile id
     # (profile id, event name, properties) of each new track/page/screen event, in order
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    # the new events that may fall in folded experiment windows (engine.experiments.late)
+    late: list[Written] = field(default_factory=list)
 
 
 def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) -> IngestResult:
@@ -83,9 +86,14 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime, sent: int
         for m, pid in zip(new, profile_ids, strict=True)
         if isinstance(m, Track | Page) and m.event_name is not None
     ]
-    return IngestResult(
-        len(new), sent - len(new), _changes(new, profile_ids, times, merged), events
-    )
+    bound = settled(now)
+    late = [
+        Written(pid, at, m.type, m.event_name)
+        for m, pid, at in zip(new, profile_ids, times, strict=True)
+        if at <= bound
+    ]
+    changes = _changes(new, profile_ids, times, merged)
+    return IngestResult(len(new), sent - len(new), changes, events, late)
 
 
 def store_rejected(

@@ -55,6 +55,14 @@ def check(engine: Engine, data: Seeded, days: float) -> None:
             assert results(engine, c) == expected(data, METRICS, c), (when, in_progress)
 
 
+def erase(engine: Engine, data: Seeded, pid: int) -> None:
+    """Erase a profile, and drop it from the reference data."""
+    with write_transaction(engine) as conn:
+        erase_profile(conn, pid)
+    for table in (data.group, data.exposed, data.stages, data.events):
+        table.pop(pid, None)
+
+
 def stored(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(outcomes.outcomes)).scalar_one())
@@ -112,10 +120,7 @@ def test_an_erased_profile_leaves_every_sum(db_engine: Engine) -> None:
     data = seed(db_engine)
     fold(db_engine, 52)
     for pid in (3, 4, 150):
-        with write_transaction(db_engine) as conn:
-            erase_profile(conn, pid)
-        for table in (data.group, data.exposed, data.stages, data.events):
-            table.pop(pid, None)
+        erase(db_engine, data, pid)
     check(db_engine, data, 52)
     fold(db_engine, 120)
     check(db_engine, data, 120)
