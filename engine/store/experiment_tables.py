@@ -28,7 +28,13 @@ class ExperimentAssignment(SQLModel, table=True):
 
     __tablename__ = "experiment_assignments"
     # (experiment, exposed_at): the exposures a fold or a results tail reads, by time.
-    __table_args__ = (Index(None, "experiment", "exposed_at"), {"sqlite_with_rowid": False})
+    # (profile_id): the experiments of a profile being merged or erased (and the cascade
+    # of a deleted profile), which would otherwise scan every exposure.
+    __table_args__ = (
+        Index(None, "experiment", "exposed_at"),
+        Index(None, "profile_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     experiment: str = Field(primary_key=True, max_length=64)
     profile_id: int = _profile_key()

@@ -1,6 +1,6 @@
 """stage on rows: events and deliveries keep the stage their profile was in, backfilled
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-23
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from engine.store.stages import backfill
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
