@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -242,6 +243,27 @@ def _lock(conn: Connection, key: str, metric_keys: Sequence[str] | None) -> dict
     return {metric: until for metric, until in conn.execute(query)}
 
 
+def _hold_every_fold(conn: Connection) -> None:
+    """Lock every fold row, in (experiment, metric) order, once per transaction.
+
+    One transaction may retract in several experiments and metrics, one after the other
+    (a batch's merges, then its late data). Taking the locks as each is needed would let
+    two such transactions wait on each other in a cycle on PostgreSQL; taking them all,
+    in one order, at the first retraction cannot. Fold rows are a few per experiment, and
+    a fold locks only its own row, so folds neither join a cycle nor wait on each other.
+    """
+    transaction = conn.get_nested_transaction() or conn.get_transaction()
+    held = conn.info.get(_HELD)
+    if held is not None and held() is transaction:
+        return
+    every = select(folds.c.experiment, folds.c.metric)
+    conn.execute(every.order_by(folds.c.experiment, folds.c.metric).with_for_update())
+    conn.info[_HELD] = weakref.ref(transaction) if transaction is not None else None
+
+
+_HELD = "parcours.every_fold_locked_in"  # conn.info key: the transaction holding them
+
+
 # -- retraction --------------------------------------------------------------------------
 
 
@@ -277,6 +299,7 @@ def _retract(
     queue the profiles to be folded again, which also makes a second retraction subtract
     nothing. Profiles not folded yet are queued too: they are computed live either way."""
     a = repo.assignments
+    _hold_every_fold(conn)
     done = _lock(conn, key, metric_keys)
     queued = refolding(conn, key)
     for mkey, until in done.items():

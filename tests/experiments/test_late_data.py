@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -259,3 +260,38 @@ def test_which_rows_change_a_folded_value(
     type_, name, days = row
     written = Written(7, EXPOSED + timedelta(days=days), type_, name)
     assert changes(metric, EXPOSED, BOUND, [written]) is expected
+
+
+def test_crossed_retractions_never_deadlock(db_engine: Engine, folded: Seeded) -> None:
+    """Two transactions retracting two metrics in opposite orders both commit, and the
+    sums stay right. Locking each metric's fold row only when needed deadlocked here on
+    PostgreSQL (one transaction aborted); every fold row is now locked at the first
+    retraction, in one order, so the second transaction waits instead."""
+    data = folded
+    first, second = sorted(data.group)[:2]
+    ahead, crossed = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def retract_in(
+        order: list[str], pid: int, mine: threading.Event, other: threading.Event
+    ) -> None:
+        try:
+            with write_transaction(db_engine) as conn:
+                outcomes.refold(conn, {(KEY, order[0]): [pid]})
+                mine.set()
+                other.wait(timeout=1.5)  # times out while the other waits on our locks
+                outcomes.refold(conn, {(KEY, order[1]): [pid]})
+        except BaseException as exc:  # a deadlock victim: recorded for the assertion
+            errors.append(exc)
+            mine.set()
+
+    a = threading.Thread(target=retract_in, args=([ACTIVATION, RETENTION], first, ahead, crossed))
+    a.start()
+    assert ahead.wait(timeout=30)
+    b = threading.Thread(target=retract_in, args=([RETENTION, ACTIVATION], second, crossed, ahead))
+    b.start()
+    a.join(timeout=60)
+    b.join(timeout=60)
+    assert errors == []
+    assert queued(db_engine) == {ACTIVATION: [first, second], RETENTION: [first, second]}
+    check_and_refold(db_engine, data, 120)
