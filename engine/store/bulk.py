@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
 
 class BulkWriter:
     """Encodes values and runs executemany for one connection's dialect."""
@@ -42,6 +44,8 @@ class BulkWriter:
 
     def value(self, value: Any) -> Any:
         """Any value as the driver takes it: datetimes and JSON documents encoded."""
+        if type(value) in _AS_IS:  # most values: one set lookup instead of two isinstance
+            return value
         if isinstance(value, datetime):
             return self.time(value)
         if isinstance(value, dict | list):
