@@ -1,5 +1,6 @@
 """The periodic jobs are registered on the scheduler and run against the live state."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -68,6 +69,23 @@ def test_fold_job_folds_every_metric_of_every_experiment(app: FastAPI, clock: Fr
     with state.engine.connect() as conn:
         assert set(map(tuple, conn.execute(select(folds)))) == wanted
     assert {key for key, _, _ in wanted} == {"welcome-tutorial-first"}  # the example content
+
+
+def test_the_fold_runs_as_the_scheduler_starts(app: FastAPI) -> None:
+    """Not one fold interval (15 minutes) later: results are slow until the first fold."""
+    state = app.state.parcours
+    scheduler = schedule(state)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        folded = False
+        while not folded and time.monotonic() < deadline:
+            with state.engine.connect() as conn:
+                folded = conn.execute(select(folds)).first() is not None
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert folded
 
 
 def test_deliveries_are_sent_in_batches_until_none_is_due(app: FastAPI, client: TestClient) -> None:

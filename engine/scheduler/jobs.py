@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -89,6 +90,9 @@ def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseSch
         (fold_experiment_outcomes, state.settings.experiment_fold_interval_seconds),
     ]
     for job, seconds in jobs:
+        # The fold also runs at start: until it has run, results compute every exposure
+        # live (seconds at a million), and a process may start after a long stop.
+        first = {"next_run_time": datetime.now(UTC)} if job is fold_experiment_outcomes else {}
         scheduler.add_job(
             job,
             "interval",
@@ -97,5 +101,6 @@ def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseSch
             id=job.__name__,
             max_instances=1,
             coalesce=True,
+            **first,
         )
     return scheduler
