@@ -124,14 +124,25 @@ def get_static(name: str) -> Response:
     return FileResponse(STATIC / name, media_type=STATIC_FILES[name], headers=headers)
 
 
-def _snapshot(request: Request, key: Hashable, compute: Callable[[], T]) -> tuple[T, float]:
-    """The page data of `key` from this app's snapshot cache, and its age in seconds."""
+def _snapshot_page(
+    request: Request,
+    state: AppState,
+    template: str,
+    key: Hashable,
+    compute: Callable[[], T],
+    filters: service.Filters | None = None,
+    figures_of: Callable[[T], Any] | None = None,
+) -> Response:
+    """A page rendered from the snapshot of `key` in this app's cache (computed on a miss,
+    or on `?refresh=1`), with its age and, when given, its charts."""
     cache: SnapshotCache | None = getattr(request.app.state, "dashboard_snapshots", None)
     if cache is None:
         cache = request.app.state.dashboard_snapshots = SnapshotCache()
     refresh = request.query_params.get("refresh") == "1"
-    value = cache.get(key, compute, refresh=refresh)
-    return value, cache.age(key) or 0.0
+    page = cache.get(key, compute, refresh=refresh)
+    charts = {} if figures_of is None else {"figures": figures_of(page)}
+    age = cache.age(key) or 0.0
+    return render(request, template, page=page, age=age, **charts, **_common(state, filters))
 
 
 def _filters(
@@ -162,18 +173,14 @@ def show_overview(
     """Headline numbers, stage totals, signups per week, flows and experiments."""
     filters = _filters(state, None, None, days)
     now = state.clock.now()
-    page, age = _snapshot(
+    return _snapshot_page(
         request,
+        state,
+        "overview.html",
         ("overview", filters.days),
         lambda: service.overview(conn, state.catalog, now, filters.days),
-    )
-    return render(
-        request,
-        "overview.html",
-        page=page,
-        figures=figures.overview_figures(page),
-        age=age,
-        **_common(state, filters),
+        filters,
+        figures.overview_figures,
     )
 
 
@@ -189,12 +196,14 @@ def show_journey_map(
     """The customer journey map of a flow (or everyone) and a persona."""
     filters = _filters(state, flow, persona, days)
     now = state.clock.now()
-    page, age = _snapshot(
+    return _snapshot_page(
         request,
+        state,
+        "journey.html",
         ("journey", filters),
         lambda: service.journey_map(conn, state.catalog, now, filters),
+        filters,
     )
-    return render(request, "journey.html", page=page, age=age, **_common(state, filters))
 
 
 @pages.get("/funnel")
@@ -208,16 +217,14 @@ def show_funnel(
     """The stage funnel and signup-week cohorts, for one persona or everyone."""
     filters = _filters(state, None, persona, days)
     now = state.clock.now()
-    page, age = _snapshot(
-        request, ("funnel", filters), lambda: service.funnel(conn, state.catalog, now, filters)
-    )
-    return render(
+    return _snapshot_page(
         request,
+        state,
         "funnel.html",
-        page=page,
-        figures=figures.funnel_figures(page),
-        age=age,
-        **_common(state, filters),
+        ("funnel", filters),
+        lambda: service.funnel(conn, state.catalog, now, filters),
+        filters,
+        figures.funnel_figures,
     )
 
 
@@ -234,18 +241,14 @@ def show_flow(
     """One flow: runs by outcome, per-step counts, failed deliveries."""
     filters = _filters(state, flow, None, days)
     since = filters.since(state.clock.now())
-    page, age = _snapshot(
+    return _snapshot_page(
         request,
+        state,
+        "flow.html",
         ("flow", flow, filters.days),
         lambda: flow_service.flow_page(conn, state.catalog, flow, since, filters.days),
-    )
-    return render(
-        request,
-        "flow.html",
-        page=page,
-        figures=figures.flow_figures(page),
-        age=age,
-        **_common(state, filters),
+        filters,
+        figures.flow_figures,
     )
 
 
@@ -262,18 +265,13 @@ def show_experiment(
 ) -> Response:
     """Rates, lifts with intervals, cumulative lift, SRM and personas of one experiment."""
     now = state.clock.now()
-    page, age = _snapshot(
+    return _snapshot_page(
         request,
+        state,
+        "experiment.html",
         ("experiment", key, in_progress),
         lambda: experiment_page(conn, state.catalog, key, now, in_progress),
-    )
-    return render(
-        request,
-        "experiment.html",
-        page=page,
-        figures=figures.experiment_figures(page),
-        age=age,
-        **_common(state),
+        figures_of=figures.experiment_figures,
     )
 
 
