@@ -243,6 +243,9 @@ def _lock(conn: Connection, key: str, metric_keys: Sequence[str] | None) -> dict
     return {metric: until for metric, until in conn.execute(query)}
 
 
+_HELD = "parcours.every_fold_locked_in"  # conn.info key: the transaction holding them
+
+
 def _hold_every_fold(conn: Connection) -> None:
     """Lock every fold row, in (experiment, metric) order, once per transaction.
 
@@ -259,9 +262,6 @@ def _hold_every_fold(conn: Connection) -> None:
     every = select(folds.c.experiment, folds.c.metric)
     conn.execute(every.order_by(folds.c.experiment, folds.c.metric).with_for_update())
     conn.info[_HELD] = weakref.ref(transaction) if transaction is not None else None
-
-
-_HELD = "parcours.every_fold_locked_in"  # conn.info key: the transaction holding them
 
 
 # -- retraction --------------------------------------------------------------------------

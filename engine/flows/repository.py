@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, bindparam, case, func, insert, select, update
 
 from engine.audience.repository import memberships
-from engine.store.bulk import BulkWriter
+from engine.store.bulk import BulkWriter, marks
 from engine.store.runtime_tables import (
     Delivery,
     FlowRun,
@@ -54,17 +54,13 @@ RUN_TIMES = ("entered_at", "updated_at", "ended_at")
 
 def open_runs(conn: Connection, profile_ids: Collection[int]) -> list[dict[str, Any]]:
     ids = list(profile_ids)
-    where = f"profile_id IN ({_marks(len(ids))}) AND status IN ({_marks(len(OPEN))})"
+    where = f"profile_id IN ({marks(len(ids))}) AND status IN ({marks(len(OPEN))})"
     return _read_runs(conn, where, [*ids, *OPEN]) if ids else []
 
 
 def runs_by_id(conn: Connection, run_ids: Collection[int]) -> list[dict[str, Any]]:
     ids = list(run_ids)
-    return _read_runs(conn, f"id IN ({_marks(len(ids))})", ids) if ids else []
-
-
-def _marks(n: int) -> str:
-    return ", ".join(["{p}"] * n)
+    return _read_runs(conn, f"id IN ({marks(len(ids))})", ids) if ids else []
 
 
 def _read_runs(conn: Connection, where: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -156,8 +152,8 @@ def add_deliveries(
     ids: dict[tuple[int, str], int] = {}
     for start in range(0, len(run_ids), 500):
         chunk = run_ids[start : start + 500]
-        marks = writer.placeholders(len(chunk))
-        sql = f"SELECT run_id, step, id FROM deliveries WHERE run_id IN ({marks})"
+        in_chunk = writer.placeholders(len(chunk))
+        sql = f"SELECT run_id, step, id FROM deliveries WHERE run_id IN ({in_chunk})"
         found = writer.fetch(sql, chunk)
         ids.update({(run_id, step): delivery_id for run_id, step, delivery_id in found})
     items = [item | {"delivery_id": ids[key]} for key, item in with_item.items()]

@@ -18,6 +18,11 @@ from sqlalchemy import Connection
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
+def marks(n: int) -> str:
+    """`n` `{p}` placeholders, for SQL run through `BulkWriter.fetch` or `execute_many`."""
+    return ", ".join(["{p}"] * n)
+
+
 class BulkWriter:
     """Encodes values and runs executemany for one connection's dialect."""
 
@@ -101,5 +106,5 @@ class BulkWriter:
         keys = names + [key for _, params in extra.values() for key in params]
         values = [tuple(self.value(row[key]) for key in keys) for row in rows]
         columns = ", ".join([*names, *extra])
-        marks = ", ".join([*(["{p}"] * len(names)), *(sql for sql, _ in extra.values())])
-        self.execute_many(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+        terms = ", ".join([marks(len(names)), *(sql for sql, _ in extra.values())])
+        self.execute_many(f"INSERT INTO {table} ({columns}) VALUES ({terms})", values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from engine.store.bulk import BulkWriter
+from engine.store.bulk import BulkWriter, marks
 from engine.store.stages import STAGE_AT
 
 EVENT_COLUMNS = (
@@ -18,6 +18,5 @@ PROFILE, TIMESTAMP = 1, 8  # positions in EVENT_COLUMNS
 def insert_events(writer: BulkWriter, rows: Sequence[tuple[Any, ...]]) -> None:
     """Rows in EVENT_COLUMNS order, already encoded by `writer`; each event is stored with
     the stage its profile was in at its timestamp (`engine.store.stages`)."""
-    values = ", ".join(["{p}"] * 12)
-    sql = f"INSERT INTO events ({EVENT_COLUMNS}, stage) VALUES ({values}, {STAGE_AT})"
+    sql = f"INSERT INTO events ({EVENT_COLUMNS}, stage) VALUES ({marks(12)}, {STAGE_AT})"
     writer.execute_many(sql, [(*row, row[PROFILE], row[TIMESTAMP]) for row in rows])

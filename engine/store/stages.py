@@ -23,10 +23,16 @@ from sqlalchemy import Connection
 
 from engine.store.bulk import BulkWriter
 
-STAGE_AT = (
-    "(SELECT stage FROM stage_entries WHERE profile_id = {p} AND entered_at <= {p}"
-    " ORDER BY entered_at DESC, id DESC LIMIT 1)"
-)
+
+def _latest_stage(profile: str, at: str) -> str:
+    """The probe: the stage `profile` had most recently entered at time `at` (SQL terms)."""
+    return (
+        f"(SELECT s.stage FROM stage_entries s WHERE s.profile_id = {profile}"
+        f" AND s.entered_at <= {at} ORDER BY s.entered_at DESC, s.id DESC LIMIT 1)"
+    )
+
+
+STAGE_AT = _latest_stage("{p}", "{p}")
 """The probe as a value of an INSERT: parameters profile id, then the row's time."""
 
 STAGE_AT_CREATION = (STAGE_AT, ("profile_id", "created_at"))
@@ -37,11 +43,7 @@ TIMES = {"events": "timestamp", "deliveries": "created_at"}
 
 
 def _probe(table: str) -> str:
-    return (
-        f"(SELECT s.stage FROM stage_entries s WHERE s.profile_id = {table}.profile_id"
-        f" AND s.entered_at <= {table}.{TIMES[table]} ORDER BY s.entered_at DESC, s.id DESC"
-        " LIMIT 1)"
-    )
+    return _latest_stage(f"{table}.profile_id", f"{table}.{TIMES[table]}")
 
 
 def restage(writer: BulkWriter, entries: Sequence[tuple[int, datetime]]) -> None:
