@@ -19,6 +19,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.catalog.problems import Problem
+from engine.catalog.yamlhints import hint, where
 
 Loc = Sequence[int | str]
 
@@ -28,6 +29,10 @@ _AS_TEXT = {f"{_CORE}str", f"{_CORE}timestamp"}
 _CONSTRUCTOR = SafeConstructor()
 _MAX_DEPTH = 50
 _TOO_DEEP = f"nested more than {_MAX_DEPTH} levels deep (does an alias contain itself?)"
+_NOT_A_KEY = (
+    "a mapping key must be a plain string (YAML reads a value that starts with '{' or '[' "
+    "as a mapping or a list: put such a value in quotes)"
+)
 T = TypeVar("T")
 
 
@@ -82,9 +87,12 @@ def read_documents(path: Path) -> tuple[list[YamlDocument], list[Problem]]:
             if data is not None:  # an empty document, such as after a trailing `---`
                 documents.append(YamlDocument(path, root, data))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = where(exc)
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        problems.append(Problem(path, line, column, f"invalid YAML: {exc.problem or exc}"))
+        parser = exc.problem or str(exc)
+        plain = hint(exc, text)
+        message = f"{plain} (the parser says: {parser})" if plain else parser
+        problems.append(Problem(path, line, column, f"invalid YAML: {message}"))
     except RecursionError:  # PyYAML's parser recurses once per nesting level
         problems.append(Problem(path, 0, 0, f"invalid YAML: {_TOO_DEEP}"))
     return documents, problems
@@ -139,7 +147,7 @@ def _mapping(node: MappingNode, path: Path, problems: list[Problem], depth: int)
     first: dict[str, Node] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, ScalarNode):
-            problems.append(_at(key_node, path, "a mapping key must be a plain string"))
+            problems.append(_at(key_node, path, _NOT_A_KEY))
             continue
         key = key_node.value
         if key in first:
