@@ -9,16 +9,18 @@ sent: emails go to a throwaway outbox, webhooks to a recording channel.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from engine.catalog.fields import Duration
 from engine.testing import InvalidContent, Simulation
 
+T = TypeVar("T")
 _DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
 
 
@@ -46,14 +48,22 @@ def read_profile(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def read_events(path: Path, user_id: str) -> list[Step]:
-    steps: list[Step] = []
+    """Every step of the events file; raises InputError naming every bad line at once."""
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
         raise InputError(f"{path}:1: {exc}") from exc
+    steps: list[Step] = []
+    problems: list[str] = []
     for number, line in enumerate(lines, start=1):
-        if line.strip():
+        if not line.strip():
+            continue
+        try:
             steps.append(_step(path, number, line, user_id, steps[-1].at if steps else None))
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError("\n".join(problems))
     return steps
 
 
@@ -67,16 +77,24 @@ def _step(path: Path, number: int, line: str, user_id: str, previous: timedelta 
     if previous is not None and at < previous:
         raise InputError(f"{where}: events must be in time order ('at' went back)")
     if "event" in data:
+        _expect(where, data["event"], str, "'event' must be a string")
+        _expect(where, data.get("properties", {}), dict, "'properties' must be an object")
         message = {
             "type": "track",
             "event": data["event"],
             "properties": data.get("properties", {}),
         }
     elif "traits" in data:
+        _expect(where, data["traits"], dict, "'traits' must be an object")
         message = {"type": "identify", "traits": data["traits"]}
     else:
         raise InputError(f"{where}: expected an 'event' or 'traits' key")
     return Step(at, message | {"userId": user_id})
+
+
+def _expect(where: str, value: Any, kind: type, message: str) -> None:
+    if not isinstance(value, kind) or value == "":
+        raise InputError(f"{where}: {message}")
 
 
 def _offset(value: Any) -> timedelta:
@@ -88,9 +106,15 @@ def _offset(value: Any) -> timedelta:
 
 def simulate(content: Path, profile: Path, events: Path, until: str) -> list[str]:
     """The timeline lines; raises InputError or InvalidContent with every location."""
-    user_id, traits = read_profile(profile)
-    steps = read_events(events, user_id)
-    horizon = _DURATION.validate_python(until)
+    problems: list[str] = []
+    user_id, traits = _collect(problems, read_profile, profile) or ("", {})
+    steps = _collect(problems, read_events, events, user_id) or []
+    try:
+        horizon = _DURATION.validate_python(until)
+    except ValidationError as exc:
+        problems.append(f"--until: {exc.errors()[0]['msg']}")
+    if problems:
+        raise InputError("\n".join(problems))
     with Simulation(content) as sim:
         sim.identify(user_id, **traits)
         for step in steps:
@@ -101,6 +125,15 @@ def simulate(content: Path, profile: Path, events: Path, until: str) -> list[str
         if remaining > timedelta(0):
             sim.advance(remaining)
         return sim.timeline(user_id)
+
+
+def _collect(problems: list[str], read: Callable[..., T], *args: Any) -> T | None:
+    """`read(*args)`, or None with its problems added, so both files are reported at once."""
+    try:
+        return read(*args)
+    except InputError as exc:
+        problems.append(str(exc))
+        return None
 
 
 __all__ = ["InputError", "InvalidContent", "simulate"]

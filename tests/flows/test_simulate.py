@@ -48,3 +48,29 @@ def test_a_bad_profile_is_reported(tmp_path: Path) -> None:
     code, output = run("--profile", str(profile), "--events", str(EXAMPLES / "sophie.jsonl"))
     assert code == 1
     assert f"{profile}:1: expected" in output
+
+
+def test_every_mistake_of_both_files_is_reported_at_once(tmp_path: Path) -> None:
+    profile = tmp_path / "p.json"
+    profile.write_text("[]")
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"at": "1d", "event": "a"}\n'
+        "not json\n"
+        '{"at": "2d", "event": 7}\n'
+        '{"at": "soon", "event": "b"}\n'
+        '{"at": "3d", "traits": "vip"}\n'
+        '{"at": "4d"}\n'
+        '{"at": "5d", "event": "c"}\n'
+    )
+    code, output = run("--profile", str(profile), "--events", str(events), "--until", "x")
+
+    assert code == 1
+    reported = [line.split(": ")[0] for line in output.splitlines()]
+    assert reported == [
+        f"{profile}:1",
+        *(f"{events}:{n}" for n in (2, 3, 4, 5, 6)),
+        "--until",
+    ]
+    assert f"{events}:3: 'event' must be a string" in output
+    assert f"{events}:5: 'traits' must be an object" in output
