@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -27,15 +28,7 @@ def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Pa
     typer.echo(f"Simulating {users:,} users over {days} days (SQLite in {config.directory})")
     freeze_startup_heap()  # the libraries loaded by now live as long as the demo
     started = time.monotonic()
-    with typer.progressbar(length=1, label="days") as bar:
-        last = [0]
-
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - last[0])
-            last[0] = done
-
-        demo = run_demo(config, progress)
+    demo = _run_with_progress(config)
     elapsed = time.monotonic() - started
     with demo.engine.connect() as conn:
         summary = summarize(conn, demo.state.catalog, demo.clock.now())
@@ -54,6 +47,22 @@ def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Pa
     if serve:
         _serve(demo, port)
     return 0
+
+
+def _run_with_progress(config: DemoConfig) -> DemoRun:
+    """The simulation, with a progress bar of days only on a terminal: piped or logged
+    output would get a lone `days` label and a final bar, and nothing in between."""
+    if not sys.stdout.isatty():
+        return run_demo(config, lambda done, total: None)
+    with typer.progressbar(length=1, label="days") as bar:
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - last[0])
+            last[0] = done
+
+        return run_demo(config, progress)
 
 
 def _serve(demo: DemoRun, port: int) -> None:

@@ -55,6 +55,8 @@ def test_the_command_prints_the_summary_and_writes_the_report(
     result = CliRunner().invoke(app, ["demo", "--users", "40", "--days", "6"])
     assert result.exit_code == 0, result.output
     assert "Stage funnel per persona" in result.output
+    # not a terminal: no progress bar, so no lone `days` label
+    assert not [line for line in result.output.splitlines() if line.startswith("days")]
     assert "experiment welcome-tutorial-first" in result.output
     report = (tmp_path / "var" / "demo" / "report.html").read_text()
     assert "<svg" in report
