@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
 from engine.catalog.catalog import load_catalog
+from engine.clock import SystemClock
 from engine.flows.repository import deliveries, timers
 from engine.ingest.schemas import MESSAGE_ADAPTER
 from engine.pipeline import process_messages
@@ -59,7 +60,8 @@ def test_sigkill_mid_flow_then_restart_delivers_each_step_once(
     content = content_with(tmp_path / "content", f=FLOW)
     catalog, problems = load_catalog(content)
     assert catalog is not None, problems
-    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    # The worker runs on the wall clock, so "due" is relative to its reading.
+    two_hours_ago = SystemClock().now() - timedelta(hours=2)
     batch = [
         MESSAGE_ADAPTER.validate_python(
             {

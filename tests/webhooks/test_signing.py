@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import pytest
+import standardwebhooks.webhooks
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
+from engine.clock import FrozenClock
 from engine.webhooks.signing import (
     InvalidSecret,
     generate_secret,
@@ -17,7 +20,25 @@ from engine.webhooks.signing import (
     webhook_headers,
 )
 
-NOW = int(datetime.now(UTC).timestamp())  # the library refuses timestamps 5 min away
+START = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+NOW = int(START.timestamp())
+
+
+@pytest.fixture(autouse=True)
+def library_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """The library compares `webhook-timestamp` with `datetime.now()` (5 min tolerance):
+    its reading is pinned to a FrozenClock at NOW, so no test depends on when, or how long,
+    the suite runs."""
+    clock = FrozenClock(START)
+
+    class Pinned(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Pinned:
+            now = clock.now()
+            return cls.fromtimestamp(now.timestamp(), tz or now.tzinfo)
+
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", Pinned)
+    return clock
 
 
 def test_a_signed_request_verifies_with_the_reference_library() -> None:
@@ -54,6 +75,19 @@ def test_during_a_rotation_both_secrets_sign_and_each_verifies_alone() -> None:
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(old).verify(body, headers) == {}
     assert Webhook(new).verify(body, headers) == {}
+
+
+def test_the_library_refuses_a_timestamp_beyond_its_tolerance(
+    library_clock: FrozenClock,
+) -> None:
+    secret = generate_secret()
+    headers = webhook_headers([parse_secret(secret)], "msg_4", NOW, b"{}")
+
+    library_clock.advance(timedelta(minutes=6))
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(b"{}", headers)
+    library_clock.advance(timedelta(minutes=-2))  # 4 minutes late: inside the tolerance
+    assert Webhook(secret).verify(b"{}", headers) == {}
 
 
 def test_without_keys_the_request_is_unsigned() -> None:
