@@ -29,7 +29,7 @@ class StoredAudience:
     persona: str | None
     stage_entries: dict[str, datetime]
     active_segments: set[str]
-    known_segments: set[str]  # including exited memberships (re-entry updates the row)
+    known_segments: dict[str, int]  # times entered, exited memberships too (re-entry updates)
     events: list[EventFact]
 
 
@@ -55,7 +55,7 @@ def load_profiles(conn: Connection, profile_ids: Collection[int]) -> dict[int, S
     )
     return {
         pid: StoredAudience(
-            uid, writer.read_json(traits), writer.read_time(first), persona, {}, set(), set(), []
+            uid, writer.read_json(traits), writer.read_time(first), persona, {}, set(), {}, []
         )
         for pid, uid, traits, first, persona in writer.fetch(sql, ids)
     }
@@ -69,9 +69,16 @@ def load_facts(
     entries = select(stage_entries.c.profile_id, stage_entries.c.stage, stage_entries.c.entered_at)
     for pid, stage, at in conn.execute(entries.where(stage_entries.c.profile_id.in_(ids))):
         out[pid].stage_entries[stage] = at
-    members = select(memberships.c.profile_id, memberships.c.segment, memberships.c.exited_at)
-    for pid, segment, exited in conn.execute(members.where(memberships.c.profile_id.in_(ids))):
-        out[pid].known_segments.add(segment)
+    members = select(
+        memberships.c.profile_id,
+        memberships.c.segment,
+        memberships.c.exited_at,
+        memberships.c.times_entered,
+    )
+    for pid, segment, exited, times in conn.execute(
+        members.where(memberships.c.profile_id.in_(ids))
+    ):
+        out[pid].known_segments[segment] = times
         if exited is None:
             out[pid].active_segments.add(segment)
     if event_names and ids:
@@ -109,7 +116,7 @@ def enter_segments(conn: Connection, new: list[dict[str, Any]], back: list[dict[
                 memberships.c.profile_id == bindparam("pid"),
                 memberships.c.segment == bindparam("seg"),
             )
-            .values(entered_at=bindparam("at"), exited_at=None),
+            .values(entered_at=bindparam("at"), exited_at=None, times_entered=bindparam("n")),
             back,
         )
 

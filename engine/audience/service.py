@@ -94,26 +94,30 @@ class _Writes:
         self.back_members: list[dict[str, Any]] = []
         self.exits: list[dict[str, Any]] = []
         self.personas: dict[int, str | None] = {}
-        self.internal: list[tuple[int, str | None, str, dict[str, Any], datetime]] = []
+        self.internal: list[_Internal] = []
 
     def add(
         self, pid: int, profile: repo.StoredAudience, update: AudienceUpdate, at: datetime
     ) -> None:
+        uid = profile.user_id
         for stage, entered_at in update.entered_stages.items():
             self.entries.append({"profile_id": pid, "stage": stage, "entered_at": entered_at})
-            self.internal.append((pid, profile.user_id, "stage_entered", {"stage": stage}, at))
+            self.internal.append(_Internal(pid, uid, "stage_entered", "stage", stage, "once", at))
         for segment in sorted(update.entered_segments):
-            row = {"pid": pid, "seg": segment, "at": at}
-            if segment in profile.known_segments:
-                self.back_members.append(row)
+            times = profile.known_segments.get(segment, 0) + 1
+            if times > 1:
+                self.back_members.append({"pid": pid, "seg": segment, "at": at, "n": times})
             else:
                 self.new_members.append({"profile_id": pid, "segment": segment, "entered_at": at})
             self.internal.append(
-                (pid, profile.user_id, "segment_entered", {"segment": segment}, at)
+                _Internal(pid, uid, "segment_entered", "segment", segment, str(times), at)
             )
         for segment in sorted(update.exited_segments):
+            times = profile.known_segments[segment]
             self.exits.append({"pid": pid, "seg": segment, "at": at})
-            self.internal.append((pid, profile.user_id, "segment_exited", {"segment": segment}, at))
+            self.internal.append(
+                _Internal(pid, uid, "segment_exited", "segment", segment, str(times), at)
+            )
         if update.primary_persona != profile.persona:
             self.personas[pid] = update.primary_persona
 
@@ -123,40 +127,42 @@ class _Writes:
         repo.exit_segments(conn, self.exits)
         repo.set_personas(conn, self.personas)
         writer = BulkWriter(conn)
-        rows = [_internal_event(writer, *item, now) for item in self.internal]
-        insert_events(writer, rows)
+        insert_events(writer, [item.row(writer, now) for item in self.internal])
         result.stages_entered += len(self.entries)
         result.segments_entered += len(self.new_members) + len(self.back_members)
         result.segments_exited += len(self.exits)
-        result.occurrences += [(pid, name, props) for pid, _, name, props, _ in self.internal]
+        result.occurrences += [(i.pid, i.name, {i.key: i.subject}) for i in self.internal]
 
 
-def _internal_event(
-    writer: BulkWriter,
-    pid: int,
-    user_id: str | None,
-    name: str,
-    properties: dict[str, Any],
-    at: datetime,
-    now: datetime,
-) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class _Internal:
     """An event Parcours records itself, so flows can trigger on stage and segment changes.
 
-    Its messageId is derived from what happened, so recording it twice is impossible.
+    Its messageId names the occurrence (a stage is entered once; a segment's nth entry and
+    the exit that ends it), so the same change can never be recorded twice, and changes
+    that share an instant still differ.
     """
-    subject = properties.get("stage") or properties.get("segment")
-    stamp = at.isoformat() if name != "stage_entered" else "once"
-    return (
-        f"parcours:{name}:{pid}:{subject}:{stamp}",
-        pid,
-        "internal",
-        name,
-        user_id,
-        None,
-        writer.json(properties),
-        writer.json({"library": {"name": "parcours"}}),
-        writer.time(at),
-        writer.time(at),
-        None,
-        writer.time(now),
-    )
+
+    pid: int
+    user_id: str | None
+    name: str
+    key: str  # "stage" or "segment"
+    subject: str
+    occurrence: str
+    at: datetime
+
+    def row(self, writer: BulkWriter, now: datetime) -> tuple[Any, ...]:
+        return (
+            f"parcours:{self.name}:{self.pid}:{self.subject}:{self.occurrence}",
+            self.pid,
+            "internal",
+            self.name,
+            self.user_id,
+            None,
+            writer.json({self.key: self.subject}),
+            writer.json({"library": {"name": "parcours"}}),
+            writer.time(self.at),
+            writer.time(self.at),
+            None,
+            writer.time(now),
+        )

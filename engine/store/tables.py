@@ -99,7 +99,11 @@ class StageEntry(SQLModel, table=True):
 
 
 class SegmentMembership(SQLModel, table=True):
-    """A profile's membership of a persona segment; `exited_at` is set while it is out."""
+    """A profile's membership of a persona segment; `exited_at` is set while it is out.
+
+    `times_entered` numbers the entries, so each entry and exit event has its own messageId
+    even when several happen at one instant (a trait toggled by calls sharing a timestamp).
+    """
 
     __tablename__ = "segment_memberships"
     __table_args__ = (UniqueConstraint("profile_id", "segment"), Index(None, "segment"))
@@ -111,3 +115,4 @@ class SegmentMembership(SQLModel, table=True):
     segment: str = Field(max_length=64)
     entered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     exited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    times_entered: int = Field(default=1, sa_column_kwargs={"server_default": "1"})

@@ -143,3 +143,56 @@ def test_trial_membership_ends_by_itself_after_14_days(
     assert body["persona"] is None
     assert body["segments"] == []
     assert internal_events(db_engine)[-1] == ("segment_exited", {"segment": "trial_evaluator"})
+
+
+def identify(user: str, message_id: str, at: str, **traits: Any) -> dict[str, Any]:
+    return {
+        "type": "identify",
+        "userId": user,
+        "messageId": message_id,
+        "timestamp": at,
+        "traits": traits,
+    }
+
+
+def toggles(user: str, at: str) -> list[dict[str, Any]]:
+    """In the segment, out, and in again, all at one instant."""
+    return [
+        identify(user, f"{user}-1", at, role="marketer", email_experience="beginner"),
+        identify(user, f"{user}-2", at, role="engineer"),
+        identify(user, f"{user}-3", at, role="marketer"),
+    ]
+
+
+def test_segment_left_and_rejoined_at_one_instant_records_each_change(
+    client: TestClient, admin_headers: dict[str, str], db_engine: Engine, clock: FrozenClock
+) -> None:
+    at = clock.now().isoformat()
+    for message in toggles("u", at):  # an SDK flushing after each call
+        send(client, message)
+    for message in toggles("u", at):  # and retrying them all: nothing changes
+        send(client, message)
+    assert internal_events(db_engine) == [
+        ("segment_entered", {"segment": "beginner_marketer"}),
+        ("segment_exited", {"segment": "beginner_marketer"}),
+        ("segment_entered", {"segment": "beginner_marketer"}),
+    ]
+    assert profile(client, admin_headers, "u")["persona"] == "beginner_marketer"
+
+
+def test_toggling_identifies_in_one_batch_are_stored(
+    client: TestClient, admin_headers: dict[str, str], db_engine: Engine, clock: FrozenClock
+) -> None:
+    at = clock.now().isoformat()
+    send(client, *toggles("u", at))
+    send(client, *toggles("u", at))
+    # The batch's traits fold into one state: in the segment once.
+    assert internal_events(db_engine) == [("segment_entered", {"segment": "beginner_marketer"})]
+    send(client, identify("u", "u-4", at, role="engineer"), identify("u", "u-5", at, role="cto"))
+    send(client, identify("u", "u-6", at, role="founder"))
+    assert [name for name, _ in internal_events(db_engine)] == [
+        "segment_entered",
+        "segment_exited",
+        "segment_entered",
+    ]
+    assert profile(client, admin_headers, "u")["persona"] == "beginner_marketer"

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine.ingest.repository import events
 from engine.testing import Simulation
 from tests.flows.content import content_with
 
@@ -53,6 +55,23 @@ def test_segment_trigger_and_audience_skip_is_explained(tmp_path: Path) -> None:
             ("aud", "skipped", "not in audience"),  # recorded once, not per event
             ("seg", "completed", "all steps done"),
         ]
+
+
+def test_segment_flipped_back_and_forth_without_advancing_the_clock(tmp_path: Path) -> None:
+    flow = "flow: seg\ntrigger: {segment: beginner}\nsteps: [{tip: shortcuts}]\n"
+    with sim_with(tmp_path, seg=flow) as sim:
+        for experience in ["beginner", "expert", "beginner", "expert", "beginner"]:
+            sim.identify("u", email_experience=experience)
+        assert runs(sim, "u") == [("seg", "completed", "all steps done")]
+        query = select(events.c.name, events.c.properties["segment"].as_string())
+        with sim.engine.connect() as conn:
+            changes = conn.execute(
+                query.where(events.c.name.like("segment_%")).order_by(events.c.id)
+            ).all()
+        beginner = [name for name, segment in changes if segment == "beginner"]
+        power = [name for name, segment in changes if segment == "power"]
+        assert beginner == ["segment_entered", "segment_exited"] * 2 + ["segment_entered"]
+        assert power == ["segment_entered", "segment_exited"] * 2
 
 
 def test_reentry_once_by_default_or_after_a_duration(tmp_path: Path) -> None:
