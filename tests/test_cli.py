@@ -1,7 +1,9 @@
 """The `parcours` command line, through typer's runner."""
 
 from pathlib import Path
+from typing import Any
 
+import typer
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -27,3 +29,23 @@ def test_validate_reports_location_and_exits_1(tmp_path: Path) -> None:
 def test_validate_rejects_unknown_format() -> None:
     result = CliRunner().invoke(app, ["validate", str(ROOT), "--format", "xml"])
     assert result.exit_code == 2
+
+
+def _commands(group: Any, prefix: str) -> list[str]:
+    """Every leaf command under a group (typer vendors click, so groups are duck-typed)."""
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += _commands(command, f"{prefix} {name}")
+        else:
+            found.append(f"{prefix} {name}")
+    return found
+
+
+def test_the_readme_command_table_lists_every_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| `parcours ")]
+    listed = {row.split("`")[1].split(" [")[0].split(" --")[0] for row in rows}
+    commands = set(_commands(typer.main.get_command(app), "parcours"))
+    # `experiments report KEY`: a positional argument is written in capitals
+    assert {" ".join(w for w in c.split() if not w.isupper()) for c in listed} == commands
