@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
 import typer
@@ -23,6 +24,21 @@ model_app = typer.Typer(help="Predictive models.", no_args_is_help=True)
 model_train_app = typer.Typer(help="Train a model.", no_args_is_help=True)
 model_app.add_typer(model_train_app, name="train")
 app.add_typer(model_app, name="model")
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"parcours {version('parcours')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Parcours: onboarding automation engine."""
 
 
 def _settings() -> Settings:

@@ -1,5 +1,6 @@
 """The `parcours` command line, through typer's runner."""
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,20 @@ def test_the_readme_command_table_lists_every_command() -> None:
     commands = set(_commands(typer.main.get_command(app), "parcours"))
     # `experiments report KEY`: a positional argument is written in capitals
     assert {" ".join(w for w in c.split() if not w.isupper()) for c in listed} == commands
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.output == f"parcours {version('parcours')}\n"
+
+
+def test_flags_are_shown_as_flags_in_every_help() -> None:
+    """A flag takes no value (`--serve`, not `--serve=false`), so no help may show one."""
+    for command in _commands(typer.main.get_command(app), ""):
+        result = CliRunner().invoke(app, [*command.split(), "--help"], terminal_width=200)
+
+        assert result.exit_code == 0, result.output
+        assert "<bool>" not in result.output, command
+        assert "BOOLEAN" not in result.output, command
