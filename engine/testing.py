@@ -182,7 +182,8 @@ class Simulation:
         return [(p, email.message_from_bytes(p.read_bytes())) for p in files]
 
     def timeline(self, user_id: str) -> list[str]:
-        """The profile's stages, runs, steps and deliveries, one line each, in time order."""
+        """The profile's stages, runs, steps and deliveries, one line each, in time order, up
+        to a line marking now (timers still to run come after it, as pending)."""
         subjects = {int(path.stem): m["Subject"] for path, m in self._outbox()}
         with self.engine.connect() as conn:
             pid = inapp.profile_id_of(conn, user_id)
@@ -194,7 +195,7 @@ class Simulation:
                     .order_by(stage_entries.c.entered_at, stage_entries.c.id)
                 )
             }
-        return timeline(self.start, stages, self.journey(user_id), subjects)
+        return timeline(self.start, stages, self.journey(user_id), subjects, self.clock.now())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -115,16 +115,20 @@ def simulate(content: Path, profile: Path, events: Path, until: str) -> list[str
         problems.append(f"--until: {exc.errors()[0]['msg']}")
     if problems:
         raise InputError("\n".join(problems))
+    inside = [step for step in steps if step.at <= horizon]
     with Simulation(content) as sim:
         sim.identify(user_id, **traits)
-        for step in steps:
+        for step in inside:
             if step.at > sim.clock.now() - sim.start:
                 sim.advance(step.at - (sim.clock.now() - sim.start))
             sim.send(step.message)
         remaining = horizon - (sim.clock.now() - sim.start)
         if remaining > timedelta(0):
             sim.advance(remaining)
-        return sim.timeline(user_id)
+        lines = sim.timeline(user_id)
+    if len(inside) < len(steps):
+        lines.append(f"{len(steps) - len(inside)} later event(s) not sent: after --until {until}")
+    return lines
 
 
 def _collect(problems: list[str], read: Callable[..., T], *args: Any) -> T | None:

@@ -26,9 +26,13 @@ def timeline(
     stages: Mapping[str, datetime],
     runs: list[dict[str, Any]],
     subjects: Mapping[int, str],
+    end: datetime | None = None,
 ) -> list[str]:
-    """Stage entries, flow entries and ends, every step's outcome and delivery, in time order."""
+    """Stage entries, flow entries and ends, every step's outcome and delivery, in time order;
+    with `end`, a line marks it, and the timers after it are shown as pending."""
     lines: list[tuple[datetime, int, str]] = []
+    if end is not None:
+        lines.append((end, 3, "end        of the simulation (later timers are pending)"))
     for stage, at in stages.items():
         lines.append((at, 0, f"stage      {stage} entered"))
     for run in runs:
@@ -37,8 +41,8 @@ def timeline(
             text = _entry(run["flow"], entry, by_step, subjects, start)
             lines.append((entry["at"], 1, text))
         for timer in run["timers"]:
-            due = f"timer      {run['flow']}: {timer['step']} due"
-            lines.append((timer["due_at"], 2, due))
+            pending = f"timer      {run['flow']}: {timer['step']} pending"
+            lines.append((timer["due_at"], 4, pending))
     return [f"{offset(at, start):>9}  {text}" for at, _, text in sorted(lines, key=_order)]
 
 

@@ -74,3 +74,24 @@ def test_every_mistake_of_both_files_is_reported_at_once(tmp_path: Path) -> None
     ]
     assert f"{events}:3: 'event' must be a string" in output
     assert f"{events}:5: 'traits' must be an object" in output
+
+
+def test_the_horizon_ends_the_simulation_and_later_timers_are_pending() -> None:
+    code, output = run(
+        "--profile",
+        str(EXAMPLES / "sophie.json"),
+        "--events",
+        str(EXAMPLES / "sophie.jsonl"),
+        "--until",
+        "1d",
+    )
+    assert code == 0, output
+    lines = output.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.split()[1:3] == ["end", "of"])
+    assert lines[end].split()[0] == "+1d"
+    # nothing happened after the horizon: the 4d activation event was not sent
+    assert not any("activation entered" in line for line in lines)
+    assert [line.split()[1:] for line in lines[end + 1 : -1]] == [
+        ["timer", "activation-rescue:", "steps.0", "pending"]
+    ]
+    assert lines[-1] == "1 later event(s) not sent: after --until 1d"
