@@ -17,6 +17,7 @@ from engine.profiles.schemas import (
     ProfilePublic,
     SegmentMembershipPublic,
 )
+from engine.store.ids import parse_id
 
 
 def _profile_id(conn: Connection, user_id: str) -> int:
@@ -29,9 +30,10 @@ def _profile_id(conn: Connection, user_id: str) -> int:
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    cursor = parse_id(value)
+    if cursor is None:
         raise BadRequest("cursor must be a next_cursor value from a previous page")
-    return int(value)
+    return cursor
 
 
 def get_profile(conn: Connection, user_id: str) -> ProfilePublic:
