@@ -61,7 +61,8 @@ def get_profile(conn: Connection, user_id: str) -> ProfilePublic:
 
 def list_events(conn: Connection, user_id: str, limit: int, cursor: str | None) -> EventPage:
     """Newest first; `next_cursor` continues where this page ended."""
-    rows = repo.page_events(conn, _profile_id(conn, user_id), limit, _cursor(cursor))
+    before = _cursor(cursor)  # a malformed cursor is refused whether or not the user exists
+    rows = repo.page_events(conn, _profile_id(conn, user_id), limit, before)
     next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
     return EventPage(
         data=[EventPublic.model_validate(dict(r)) for r in rows], next_cursor=next_cursor
