@@ -29,34 +29,44 @@ Problem = tuple[list[str | int], str]  # path from the checked value down, and w
 
 def find_problem(value: Any, depth: int = 1) -> Problem | None:
     """The first value that cannot be stored, with its path; None if all can."""
-    kind = type(value)
-    if kind is str:
-        reason = text_problem(value)
-        return None if reason is None else ([], reason)
-    if kind is float:
-        return None if math.isfinite(value) else ([], "must be a finite number")
-    if kind is not dict and kind is not list:
-        return None
+    if type(value) is dict or type(value) is list:
+        return _in_container(value, depth)
+    reason = _scalar_problem(value)
+    return None if reason is None else ([], reason)
+
+
+def _in_container(value: dict[str, Any] | list[Any], depth: int) -> Problem | None:
+    # On the hot path for every item: scalars are checked inline, without a call each.
     if depth > MAX_DEPTH:
         return [], f"nests objects and arrays deeper than {MAX_DEPTH} levels"
-    if kind is list:
-        return _first_in(enumerate(value), depth)
-    for key in value:
-        reason = text_problem(key)
-        if reason is not None:
-            return [shown(key)], f"the key {reason}"
-    found = _first_in(value.items(), depth)
-    if found is not None:
-        found[0][0] = shown(str(found[0][0]))  # only a failure pays for escaping
-    return found
-
-
-def _first_in(items: Iterable[tuple[Any, Any]], depth: int) -> Problem | None:
-    for key, item in items:
-        found = find_problem(item, depth + 1)
+    is_dict = isinstance(value, dict)
+    pairs: Iterable[tuple[Any, Any]] = (
+        value.items() if isinstance(value, dict) else enumerate(value)
+    )
+    for key, item in pairs:
+        if is_dict and (not key.isascii() or "\x00" in key):
+            reason = text_problem(key)
+            if reason is not None:
+                return [shown(key)], f"the key {reason}"
+        kind = type(item)
+        if kind is dict or kind is list:
+            found = _in_container(item, depth + 1)
+        elif (kind is str and (not item.isascii() or "\x00" in item)) or kind is float:
+            reason = _scalar_problem(item)
+            found = None if reason is None else ([], reason)
+        else:
+            continue
         if found is not None:
-            found[0].insert(0, key)
+            found[0].insert(0, shown(key) if is_dict else key)
             return found
+    return None
+
+
+def _scalar_problem(value: Any) -> str | None:
+    if type(value) is str:
+        return text_problem(value)
+    if type(value) is float and not math.isfinite(value):
+        return "must be a finite number"
     return None
 
 
