@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 
 from engine import __version__
 from engine.api.catalog import router as catalog_router
+from engine.api.deps import check_parameters
 from engine.api.errors import install_error_handlers
 from engine.api.metrics import MetricsMiddleware
 from engine.api.state import AppState
@@ -83,7 +84,12 @@ def create_app(
         if state.webhooks is not None:
             state.webhooks.close()
 
-    app = FastAPI(title="Parcours", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="Parcours",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(check_parameters)],
+    )
     app.state.parcours = state
     install_error_handlers(app)
     app.include_router(ingest_router)

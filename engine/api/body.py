@@ -20,7 +20,7 @@ def _too_large(limit: int, what: str) -> PayloadTooLarge:
 
 async def read_body(request: Request, limit: int, what: str) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit, what)
     chunks: list[bytes] = []
     size = 0

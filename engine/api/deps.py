@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Connection
 
 from engine.api.state import AppState
-from engine.errors import Unauthorized
+from engine.errors import BadRequest, Unauthorized
+from engine.ingest.values import shown, text_problem
+from engine.store.ids import MAX_ID
 
 
 def get_state(request: Request) -> AppState:
@@ -26,6 +28,24 @@ def get_connection(state: StateDep) -> Iterator[Connection]:
 
 
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+# A row id in a path: beyond 64 bits it names no row, and the driver would overflow.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def check_parameters(request: Request) -> None:
+    """Every route: a path or query parameter holding NUL names nothing any backend stores
+    (PostgreSQL refuses the statement), so it is refused here with the parameter's name."""
+    given = [("path", request.path_params.items()), ("query", request.query_params.multi_items())]
+    errors = []
+    for where, pairs in given:
+        for name, value in pairs:
+            reason = text_problem(name) or text_problem(value)
+            if reason is not None:
+                errors.append({"field": f"{where}.{shown(name)}", "message": reason})
+    if errors:
+        message = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        raise BadRequest(message, code="invalid_request", errors=errors)
 
 
 def require_admin(request: Request, state: StateDep) -> None:

@@ -35,7 +35,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return JSONResponse({"code": code, "message": str(exc.detail)}, exc.status_code)
+        body = {"code": code, "message": str(exc.detail)}
+        return JSONResponse(body, exc.status_code, headers=exc.headers)  # 405 keeps `Allow`
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

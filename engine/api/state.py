@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from engine.catalog.catalog import Catalog
 from engine.catalog.problems import Problem
 from engine.channels.dispatch import Dispatcher
 from engine.clock import Clock
+from engine.compare import same_secret
 from engine.config import Settings
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.webhooks.sender import WebhookSender
@@ -44,9 +44,9 @@ class AppState:
             return None
         found = None
         for key in self.settings.write_keys:
-            if hmac.compare_digest(key.encode(), write_key.encode()):
+            if same_secret(key, write_key):
                 found = key
         return None if found is None else fingerprint(found)
 
     def is_admin(self, token: str) -> bool:
-        return hmac.compare_digest(self.settings.admin_key.encode(), token.encode())
+        return same_secret(self.settings.admin_key, token)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from engine.api.deps import StateDep
+from engine.api.deps import RowId, StateDep
 from engine.api.state import AppState
 from engine.errors import Unauthorized
 from engine.inapp import service
@@ -57,7 +57,7 @@ def list_inapp_items(
 @router.post("/{user_id}/{item_id}/{outcome}")
 async def record_inapp_outcome(
     user_id: str,
-    item_id: int,
+    item_id: RowId,
     outcome: Literal["seen", "completed", "dismissed"],
     request: Request,
     state: StateDep,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.catalog.catalog import Catalog
+from engine.compare import same_secret
 from engine.errors import BadRequest, NotFound
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import repository as repo
@@ -33,7 +34,7 @@ def user_hash(secret: str, user_id: str) -> str:
 
 
 def verify_user_hash(secret: str, user_id: str, given: str) -> bool:
-    return hmac.compare_digest(user_hash(secret, user_id), given.lower())
+    return same_secret(user_hash(secret, user_id), given.lower())
 
 
 def profile_id_of(conn: Connection, user_id: str) -> int:

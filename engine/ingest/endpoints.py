@@ -10,7 +10,6 @@ import base64
 import binascii
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +19,7 @@ from engine.api.deps import get_state
 from engine.api.state import AppState
 from engine.errors import BadRequest, Unauthorized
 from engine.ingest import service
-from engine.ingest.parse import Parsed, parse_batch, parse_single
+from engine.ingest.parse import Parsed, decode_body, parse_batch, parse_single
 from engine.ingest.schemas import MESSAGE_TYPES
 from engine.pipeline import process_messages
 from engine.store.db import write_transaction
@@ -63,7 +62,7 @@ async def _receive(request: Request, kind: str) -> Response:
     is_batch = kind == "batch"
     limit = settings.max_batch_bytes if is_batch else settings.max_call_bytes
     raw = await read_body(request, limit, "a batch" if is_batch else f"a {kind} call")
-    body = _json_object(raw)
+    body = decode_body(raw)
     if source is None:
         key = body.get("writeKey") if isinstance(body, dict) else None
         source = _authenticate(state, key if isinstance(key, str) else None)
@@ -72,20 +71,13 @@ async def _receive(request: Request, kind: str) -> Response:
         await run_in_threadpool(_keep_unparsable, state, raw, reason, source, kind)
         raise BadRequest(reason, code="invalid_json")
     parsed = parse_batch(body) if is_batch else parse_single(body, kind)
-    await run_in_threadpool(_store, state, parsed, source, kind)
+    await run_in_threadpool(_store, state, parsed, raw, source, kind)
     if parsed.rejected:
         raise _rejection(parsed, is_batch)
     return Response(SUCCESS, media_type="application/json")
 
 
-def _json_object(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
+def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: str) -> None:
     now = state.clock.now()
     for attempt in range(_ATTEMPTS):
         try:
@@ -95,7 +87,7 @@ def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
                     conn, state.catalog, messages, now, state.guardrails
                 ).ingest
                 service.store_rejected(
-                    conn, parsed.rejected, source=source, endpoint=endpoint, now=now
+                    conn, parsed.rejected, raw, source=source, endpoint=endpoint, now=now
                 )
             break
         except IntegrityError:
@@ -113,7 +105,7 @@ def _keep_unparsable(state: AppState, raw: bytes, reason: str, source: str, kind
     with write_transaction(state.engine) as conn:
         service.store_unparsable(
             conn,
-            raw.decode("utf-8", errors="replace"),
+            raw,
             reason,
             source=source,
             endpoint=kind,

@@ -2,15 +2,18 @@
 
 A batch is validated in one call (the common, all-valid case); if anything is wrong it is
 re-validated item by item, so one bad item never costs the others. Every error names the
-field as the caller spelled it, e.g. `batch[3].event`.
+field as the caller spelled it, e.g. `batch[3].event`. Values that could not be stored
+(`engine.ingest.values`) are refused the same way, item by item.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from engine.ingest.schemas import (
@@ -21,6 +24,9 @@ from engine.ingest.schemas import (
     AnyMessage,
     lacks_an_id,
 )
+from engine.ingest.values import find_problem, shown
+
+_INT_RANGE = range(-(2**63), 2**64)  # what orjson reads as an int; beyond, a float
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,29 @@ class Parsed:
         return [e for r in self.rejected for e in r.errors]
 
 
+def decode_body(raw: bytes) -> Any:
+    """The JSON of a request body, or None if it is not JSON.
+
+    orjson refuses a whole body for one `NaN`, `1e400` or `"\\ud800"`; the standard
+    library reads those, so that the items holding them are refused one by one instead.
+    Integers read as orjson reads them (a float beyond 64 bits).
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw, parse_int=_integer)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _integer(digits: str) -> int | float:
+    if len(digits) <= 21 and int(digits) in _INT_RANGE:
+        return int(digits)
+    return float(digits)
+
+
 def parse_batch(body: dict[str, Any]) -> Parsed:
     """Validate a `/v1/batch` body; batch-level `sentAt` and `context` apply to every item."""
     items = body.get("batch")
@@ -66,12 +95,16 @@ def parse_batch(body: dict[str, Any]) -> Parsed:
             return _reject_whole(body, "sentAt", exc.errors()[0]["msg"])
     context = body.get("context")
     shared_context = context if isinstance(context, dict) else None
+    problem = find_problem(shared_context, 2)
+    if problem is not None:
+        return _reject_whole(body, _path("context", problem[0]), problem[1])
     try:
         validated: list[AnyMessage | list[ItemError]] = list(BATCH_ADAPTER.validate_python(items))
     except ValidationError:
         validated = [_validate_item(item, f"batch[{i}]", i) for i, item in enumerate(items)]
     parsed = Parsed()
-    for index, outcome in enumerate(validated):
+    for index, valid in enumerate(validated):
+        outcome = _storable(items[index], valid, f"batch[{index}]", index)
         if isinstance(outcome, list):
             parsed.rejected.append(Rejected(index, items[index], outcome))
         elif lacks_an_id(outcome):
@@ -84,7 +117,7 @@ def parse_batch(body: dict[str, Any]) -> Parsed:
 
 def parse_single(body: dict[str, Any], message_type: str) -> Parsed:
     """Validate a single call (`/v1/track` ...): the type comes from the path."""
-    outcome = _validate_item({**body, "type": message_type}, "", None)
+    outcome = _storable(body, _validate_item({**body, "type": message_type}, "", None), "", None)
     if isinstance(outcome, list):
         return Parsed(rejected=[Rejected(None, body, outcome)])
     if lacks_an_id(outcome):
@@ -105,6 +138,16 @@ def _validate_item(item: Any, prefix: str, index: int | None) -> AnyMessage | li
         return [_item_error(prefix, err, item.get("type"), index) for err in exc.errors()]
 
 
+def _storable(
+    item: Any, outcome: AnyMessage | list[ItemError], prefix: str, index: int | None
+) -> AnyMessage | list[ItemError]:
+    """A message holding a value that no backend can store is refused all the same."""
+    problem = find_problem(item) if isinstance(item, dict) else None
+    if problem is None:
+        return outcome
+    return [ItemError(_path(prefix, problem[0]), problem[1], index)]
+
+
 def _with_defaults(
     message: AnyMessage, sent_at: datetime | None, context: dict[str, Any] | None
 ) -> AnyMessage:
@@ -120,7 +163,7 @@ def _item_error(prefix: str, err: Any, message_type: Any, index: int | None) -> 
         return ItemError(_join(prefix, "type"), "type is required", index)
     if err["type"] == "union_tag_invalid":
         expected = ", ".join(MESSAGE_TYPES)
-        text = f"unknown type {message_type!r} (expected one of {expected})"
+        text = f"unknown type {shown(repr(message_type))} (expected one of {expected})"
         return ItemError(_join(prefix, "type"), text, index)
     return ItemError(_field_path(prefix, err["loc"], message_type), err["msg"], index)
 
@@ -129,8 +172,11 @@ def _field_path(prefix: str, loc: tuple[Any, ...], message_type: Any) -> str:
     parts = list(loc)
     if parts and parts[0] in (message_type, "page"):  # the discriminator tag pydantic adds
         parts = parts[1:]
-    if not parts:
-        return _join(prefix, "type")
+    return _path(prefix, parts) if parts else _join(prefix, "type")
+
+
+def _path(prefix: str, parts: list[Any]) -> str:
+    """`batch[3]` + ["properties", "tags", 0] -> `batch[3].properties.tags[0]`."""
     path = prefix
     for part in parts:
         path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))

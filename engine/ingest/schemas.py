@@ -7,16 +7,32 @@ Unknown fields are ignored, as Segment does; `integrations` is accepted and not 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from engine.ingest.timestamps import EARLIEST, LATEST
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 
 
 Id = Annotated[str, Field(min_length=1, max_length=255)]
-Timestamp = AwareDatetime  # ISO 8601 with an offset; validated in pydantic's Rust core
+
+
+def _in_range(value: datetime) -> datetime:
+    """Client times are bounded where they are read, so no later arithmetic can overflow."""
+    try:
+        utc = value.astimezone(UTC)  # year 1 at +14:00 or 9999 at -12:00 has no UTC form
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must be from {EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} (UTC)")
+    return value
+
+
+# ISO 8601 with an offset (parsed in pydantic's Rust core), in the range of EARLIEST..LATEST
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_range)]
 Doc = dict[str, Any]
 
 

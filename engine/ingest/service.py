@@ -23,6 +23,7 @@ from engine.ingest.parse import Rejected
 from engine.ingest.repository import Span
 from engine.ingest.schemas import Alias, AnyMessage, Group, Identify, Page, Track
 from engine.ingest.timestamps import corrected_timestamp
+from engine.ingest.values import as_dead_letter, body_text
 from engine.store.bulk import BulkWriter
 from engine.store.events import insert_events
 
@@ -97,24 +98,41 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime, sent: int
 
 
 def store_rejected(
-    conn: Connection, rejected: list[Rejected], *, source: str, endpoint: str, now: datetime
+    conn: Connection,
+    rejected: list[Rejected],
+    body: bytes,
+    *,
+    source: str,
+    endpoint: str,
+    now: datetime,
 ) -> None:
-    """Keep every rejected item whole, with its reasons, in the dead-letter table."""
+    """Keep every rejected item whole, with its reasons, in the dead-letter table.
+
+    An item holding what JSON columns cannot store is kept as text (`values.as_dead_letter`).
+    """
     repo.insert_dead_letters(
         conn,
         [
-            _dead_letter(now, source, endpoint, r.index, [e.as_dict() for e in r.errors], r.payload)
+            _dead_letter(
+                now,
+                source,
+                endpoint,
+                r.index,
+                [e.as_dict() for e in r.errors],
+                *as_dead_letter(r.payload, body),
+            )
             for r in rejected
         ],
     )
 
 
 def store_unparsable(
-    conn: Connection, raw: str, reason: str, *, source: str, endpoint: str, now: datetime
+    conn: Connection, body: bytes, reason: str, *, source: str, endpoint: str, now: datetime
 ) -> None:
     """Keep a body that is not a JSON object at all, as text."""
     errors = [{"field": "body", "message": reason}]
-    repo.insert_dead_letters(conn, [_dead_letter(now, source, endpoint, None, errors, None, raw)])
+    letter = _dead_letter(now, source, endpoint, None, errors, None, body_text(body))
+    repo.insert_dead_letters(conn, [letter])
 
 
 def _dead_letter(

@@ -9,13 +9,20 @@ the message waited on the device, which is independent of the skew. So
 
 is the event time on the server clock. Without `sentAt` there is nothing to correct with
 and the client's time is used as given (historical imports); without any client time the
-receive time is used. A result later than `received_at` (sentAt before the event: a
-corrupt client) is clamped to `received_at`.
+receive time is used.
+
+Every client time is read within EARLIEST..LATEST (`schemas.Timestamp`), and the event time
+is then clamped to EARLIEST..received_at: nothing happens after it is received (a `sentAt`
+before the event, or a device clock years ahead, is a broken client), and a stored time
+never leaves the range the dashboard's date arithmetic works in.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a device whose clock was reset sends 1970
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def corrected_timestamp(
@@ -23,6 +30,5 @@ def corrected_timestamp(
 ) -> datetime:
     if original is None:
         return received_at
-    if sent_at is None:
-        return original
-    return min(received_at - (sent_at - original), received_at)
+    at = original if sent_at is None else received_at - (sent_at - original)
+    return max(min(at, received_at), EARLIEST)

@@ -17,6 +17,7 @@ from engine.profiles.schemas import (
     ProfilePublic,
     SegmentMembershipPublic,
 )
+from engine.store.ids import parse_id
 
 
 def _profile_id(conn: Connection, user_id: str) -> int:
@@ -29,9 +30,10 @@ def _profile_id(conn: Connection, user_id: str) -> int:
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit():
+    cursor = parse_id(value)
+    if cursor is None:
         raise BadRequest("cursor must be a next_cursor value from a previous page")
-    return int(value)
+    return cursor
 
 
 def get_profile(conn: Connection, user_id: str) -> ProfilePublic:
@@ -59,7 +61,8 @@ def get_profile(conn: Connection, user_id: str) -> ProfilePublic:
 
 def list_events(conn: Connection, user_id: str, limit: int, cursor: str | None) -> EventPage:
     """Newest first; `next_cursor` continues where this page ended."""
-    rows = repo.page_events(conn, _profile_id(conn, user_id), limit, _cursor(cursor))
+    before = _cursor(cursor)  # a malformed cursor is refused whether or not the user exists
+    rows = repo.page_events(conn, _profile_id(conn, user_id), limit, before)
     next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
     return EventPage(
         data=[EventPublic.model_validate(dict(r)) for r in rows], next_cursor=next_cursor

@@ -18,6 +18,11 @@ def _dump_json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _load_json(value: Any) -> Any:
+    """SQLite's JSON columns have numeric affinity: a document `5` comes back as the int."""
+    return value if isinstance(value, int | float) else orjson.loads(value)
+
+
 def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and pick the psycopg 3 driver for them."""
     parsed = make_url(url)
@@ -33,7 +38,7 @@ def create_db_engine(url: str, *, durable: bool = True) -> Engine:
     checkpoints: a power cut may lose the last commits, never corrupt the file.
     """
     url = normalize_url(url)
-    options: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": orjson.loads}
+    options: dict[str, Any] = {"json_serializer": _dump_json, "json_deserializer": _load_json}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, **options)
 

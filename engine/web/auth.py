@@ -16,6 +16,8 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from engine.compare import same_secret
+
 SESSION_COOKIE = "parcours_dashboard"
 SESSION_LIFETIME = timedelta(hours=12)
 _PURPOSE = b"parcours dashboard session v1"
@@ -41,7 +43,7 @@ def session_valid(admin_key: str, token: str | None, now: datetime) -> bool:
     if not token or token.count(".") != 2:
         return False
     payload, _, signature = token.rpartition(".")
-    if not hmac.compare_digest(_sign(admin_key, payload), signature):
+    if not same_secret(_sign(admin_key, payload), signature):
         return False
     expiry = payload.split(".", 1)[0]
     return expiry.isdigit() and int(expiry) > now.timestamp()

@@ -185,6 +185,8 @@ def _cohorts(
     out = []
     for week in sorted(sizes, reverse=True):
         begins = week_start(week)
+        if begins > now:  # a signup dated after now (stored before times were clamped)
+            continue
         retained = [
             retained_from(seen[week], k) if begins + timedelta(weeks=k + 1) <= now else None
             for k in range(1, RETENTION_WEEKS + 1)

@@ -12,6 +12,7 @@ from sqlalchemy.sql import ColumnElement
 
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
+from engine.store.ids import parse_id
 from engine.store.webhook_tables import WebhookAttemptRow, WebhookEndpointRow, WebhookMessageRow
 
 endpoints = WebhookEndpointRow.__table__  # type: ignore[attr-defined]
@@ -29,7 +30,8 @@ class EndpointRef:
     @classmethod
     def parse(cls, key: str) -> EndpointRef:
         """Content names start with a letter, so a key of digits is an API endpoint's id."""
-        return cls(id=int(key)) if key.isdigit() else cls(name=key)
+        found = parse_id(key)
+        return cls(name=key) if found is None else cls(id=found)
 
     @property
     def key(self) -> str:

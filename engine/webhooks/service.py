@@ -22,6 +22,7 @@ from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Endpoint
 from engine.errors import BadRequest, EngineError, NotFound
 from engine.store.bulk import BulkWriter
+from engine.store.ids import parse_id
 from engine.webhooks import repository as repo
 from engine.webhooks.events import (
     OCCURRENCE_TYPES,
@@ -208,9 +209,10 @@ def _known(conn: Connection, catalog: Catalog, key: str) -> EndpointRef:
 def _cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
+    found = parse_id(cursor)
+    if found is None:
         raise BadRequest(f"invalid cursor {cursor!r}: pass the next_cursor of a previous page")
-    return int(cursor)
+    return found
 
 
 def list_attempts(

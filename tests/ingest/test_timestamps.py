@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from engine.ingest.timestamps import corrected_timestamp
+from engine.ingest.timestamps import EARLIEST, corrected_timestamp
 
 RECEIVED = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -29,3 +29,14 @@ def test_an_event_sent_before_it_happened_is_clamped() -> None:
         original=RECEIVED, sent_at=RECEIVED - timedelta(minutes=5), received_at=RECEIVED
     )
     assert got == RECEIVED
+
+
+def test_an_event_after_its_receive_time_is_clamped_without_sent_at_too() -> None:
+    ahead = RECEIVED + timedelta(days=3650)
+    assert corrected_timestamp(original=ahead, sent_at=None, received_at=RECEIVED) == RECEIVED
+
+
+def test_a_correction_before_1970_is_clamped_to_1970() -> None:
+    sent = datetime(2099, 1, 1, tzinfo=UTC)
+    got = corrected_timestamp(original=EARLIEST, sent_at=sent, received_at=RECEIVED)
+    assert got == EARLIEST

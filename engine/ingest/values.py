@@ -1,0 +1,107 @@
+"""What a message may hold, checked where it is parsed (pure, no I/O).
+
+Every value of a message ends up in a JSON column on SQLite or PostgreSQL and is read back
+by the API and the dashboard, so a value that could not be written or read back is refused
+with the path of the value, before anything is stored:
+
+- nesting deeper than `MAX_DEPTH` levels (orjson writes at most 255, and nothing real
+  comes close to this bound);
+- strings, keys included, holding NUL, which PostgreSQL text and jsonb cannot store, or a
+  lone surrogate (`"\\ud800"`), which is not Unicode text at all;
+- numbers that are not finite (`NaN`, `Infinity`, `1e400`): JSON has no such values.
+
+A rejected item itself is kept as a dead letter: as JSON when it holds nothing of the
+above, else as ASCII JSON text, whose escapes show the offending characters.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+MAX_DEPTH = 64  # the message object is level 1, its properties level 2, ...
+_SHOWN = 64  # characters of a key shown in a field path
+
+Problem = tuple[list[str | int], str]  # path from the checked value down, and why
+
+
+def find_problem(value: Any, depth: int = 1) -> Problem | None:
+    """The first value that cannot be stored, with its path; None if all can."""
+    if type(value) is dict or type(value) is list:
+        return _in_container(value, depth)
+    reason = _scalar_problem(value)
+    return None if reason is None else ([], reason)
+
+
+def _in_container(value: dict[str, Any] | list[Any], depth: int) -> Problem | None:
+    # On the hot path for every item: scalars are checked inline, without a call each.
+    if depth > MAX_DEPTH:
+        return [], f"nests objects and arrays deeper than {MAX_DEPTH} levels"
+    is_dict = isinstance(value, dict)
+    pairs: Iterable[tuple[Any, Any]] = (
+        value.items() if isinstance(value, dict) else enumerate(value)
+    )
+    for key, item in pairs:
+        if is_dict and (not key.isascii() or "\x00" in key):
+            reason = text_problem(key)
+            if reason is not None:
+                return [shown(key)], f"the key {reason}"
+        kind = type(item)
+        if kind is dict or kind is list:
+            found = _in_container(item, depth + 1)
+        elif (kind is str and (not item.isascii() or "\x00" in item)) or kind is float:
+            reason = _scalar_problem(item)
+            found = None if reason is None else ([], reason)
+        else:
+            continue
+        if found is not None:
+            found[0].insert(0, shown(key) if is_dict else key)
+            return found
+    return None
+
+
+def _scalar_problem(value: Any) -> str | None:
+    if type(value) is str:
+        return text_problem(value)
+    if type(value) is float and not math.isfinite(value):
+        return "must be a finite number"
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Why a string cannot be stored, or None."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text"
+    return None
+
+
+def shown(key: str) -> str:
+    """A key as an error message can carry it: escaped, and cut if long."""
+    safe = key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")
+    return safe if len(safe) <= _SHOWN else safe[:_SHOWN] + "…"
+
+
+def as_dead_letter(payload: Any, body: bytes) -> tuple[Any, str | None]:
+    """A rejected item as (payload, raw): as JSON if it can be stored so, else as text.
+
+    The text is the item's JSON with every non-ASCII character escaped; an item too deep
+    even for that is kept as the whole request body.
+    """
+    if find_problem(payload) is None:
+        return payload, None
+    try:
+        return None, json.dumps(payload, ensure_ascii=True)
+    except RecursionError:
+        return None, body_text(body)
+
+
+def body_text(body: bytes) -> str:
+    """A request body as storable text: bad UTF-8 and NUL become U+FFFD."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
