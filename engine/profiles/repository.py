@@ -12,9 +12,11 @@ from engine.ingest.repository import dead_letters, events, identities, profiles
 from engine.store.recount import forget_profiles
 
 
-def find_profile_id(conn: Connection, user_id: str) -> int | None:
+def find_profile_id(
+    conn: Connection, user_id: str, kinds: tuple[str, ...] = ("user", "anonymous")
+) -> int | None:
     """A user id (or, failing that, an anonymous id) to its profile."""
-    for kind in ("user", "anonymous"):
+    for kind in kinds:
         pid = conn.execute(
             select(identities.c.profile_id).where(
                 identities.c.kind == kind, identities.c.value == user_id
