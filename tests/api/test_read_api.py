@@ -95,11 +95,13 @@ def test_erasure_removes_profile_events_and_identities(
     assert response.json() == {
         "user_id": "u1",
         "deleted": {
+            "dead_letters": 0,
             "events": 5,
             "identities": 2,
             "stage_entries": 0,
             "segment_memberships": 0,
             "profiles": 1,
+            "outbox_files": 0,
         },
     }
     with db_engine.connect() as conn:
