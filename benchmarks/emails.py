@@ -34,7 +34,9 @@ def main() -> None:
     catalog, problems = load_catalog(ROOT)
     assert catalog is not None, problems
     template = catalog.templates["welcome"]
-    options = EmailOptions("https://onboarding.example.com", "x" * 32, "unsubscribe@example.com")
+    options = EmailOptions(
+        "https://onboarding.example.com", "x" * 32, "unsubscribe@example.com", "bench@example.com"
+    )
     traits = [
         {"email": f"u{i}@example.com", "first_name": f"User{i}", "company": "Lumen"}
         for i in range(args.emails)

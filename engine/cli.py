@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from engine.config import Settings
 from engine.errors import ConfigurationError
@@ -38,16 +39,20 @@ def main(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    """Parcours: onboarding automation engine."""
+    """Parcours: onboarding automation engine.
+
+    Every command starts from valid settings: a bad variable is one message, exit 2."""
+    _settings(check_secrets=False)
 
 
-def _settings() -> Settings:
-    settings = Settings()
+def _settings(*, check_secrets: bool = True) -> Settings:
     try:
-        settings.check_secrets()
+        settings = Settings()
+        if check_secrets:
+            settings.check_secrets()
     except ConfigurationError as exc:
         typer.echo(exc.message, err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2) from None
     return settings
 
 
@@ -91,17 +96,7 @@ def serve(
     db = create_db_engine(settings.database_url)
     upgrade(db)
     api = _app_or_exit(settings, db)
-    key = settings.write_keys[0] if settings.write_keys else "<write key>"
-    typer.echo(
-        f"Parcours listening on http://{host}:{port}  (database: {settings.database_url})\n"
-        "Send an event:\n"
-        f"  curl -u '{key}:' -H 'Content-Type: application/json' "
-        f"http://{host}:{port}/v1/track \\\n"
-        '    -d \'{"userId": "sophie", "event": "campaign_created"}\'\n'
-        "Then read the profile:\n"
-        f"  curl -H 'Authorization: Bearer {settings.admin_key}' "
-        f"http://{host}:{port}/v1/profiles/sophie"
-    )
+    typer.echo(startup_banner(settings, host, port))
     scheduler = schedule(api.state.parcours)  # the embedded worker
     freeze_startup_heap()
     scheduler.start()
@@ -109,6 +104,24 @@ def serve(
         uvicorn.run(api, host=host, port=port, log_level="warning")
     finally:
         scheduler.shutdown(wait=False)
+
+
+def startup_banner(settings: Settings, host: str, port: int) -> str:
+    """Where the API listens and two example calls. Secrets appear only in `dev`, where
+    they are the documented defaults; the database password never does."""
+    dev = settings.env == "dev"
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    key = settings.write_keys[0] if dev and settings.write_keys else "<write key>"
+    admin = settings.admin_key if dev else "<PARCOURS_ADMIN_KEY>"
+    return (
+        f"Parcours listening on http://{host}:{port}  (database: {database})\n"
+        "Send an event:\n"
+        f"  curl -u '{key}:' -H 'Content-Type: application/json' "
+        f"http://{host}:{port}/v1/track \\\n"
+        '    -d \'{"userId": "sophie", "event": "campaign_created"}\'\n'
+        "Then read the profile:\n"
+        f"  curl -H 'Authorization: Bearer {admin}' http://{host}:{port}/v1/profiles/sophie"
+    )
 
 
 @app.command()

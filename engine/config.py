@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import combinations
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from engine.errors import ConfigurationError
 
@@ -15,6 +18,13 @@ DEV_WRITE_KEY = "dev-write-key"
 DEV_ADMIN_KEY = "dev-admin-key"
 DEV_INAPP_SECRET = "dev-inapp-secret"
 DEV_LINK_SECRET = "dev-link-secret"
+# Shortest keys prod accepts: write keys ship in browsers and only need to be unguessable
+# among sources; the other secrets sign or authorise, so they get 256 bits' worth of text.
+MIN_WRITE_KEY = 16
+MIN_SECRET = 32
+
+
+_Secret = tuple[str, str, int, str | None]
 
 
 class Settings(BaseSettings):
@@ -24,8 +34,14 @@ class Settings(BaseSettings):
 
     env: Literal["dev", "test", "prod"] = "dev"
     database_url: str = "sqlite:///./var/parcours.db"
+    # Public (browser) write keys: they may send events but never merge two identified
+    # users (docs/ingestion.md, "Which key may merge profiles").
     write_keys: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEV_WRITE_KEY])
+    # Secret server-side write keys: everything a public key may do, plus any alias.
+    server_write_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     admin_key: str = DEV_ADMIN_KEY
+    # Bearer token Prometheus scrapes /metrics with (the admin key also works).
+    metrics_token: str = ""
     content_dir: Path = Path(".")
     max_batch_bytes: int = 4 * 1024 * 1024
     max_call_bytes: int = 32 * 1024
@@ -75,33 +91,93 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(8, ge=1, le=64)
     webhook_max_attempts: int = Field(12, ge=1, le=30)
 
-    @field_validator("write_keys", "cors_origins", mode="before")
+    def __init__(self, **values: Any) -> None:
+        """Any invalid setting is a ConfigurationError naming its variable, never a traceback."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(invalid_settings(exc)) from None
+
+    @field_validator("write_keys", "server_write_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _parse_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (sqlite:///path or postgresql://user:pass@host/db)"
+            ) from None
+        return value
+
+    @field_validator("env", "email_transport", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
     def check_secrets(self) -> None:
-        """Refuse to run in production with a default, empty or short secret."""
+        """Refuse to run in production with a default, empty, short or repeated secret."""
         if self.env != "prod":
             return
-        problems = []
-        if not self.write_keys:
-            problems.append("PARCOURS_WRITE_KEYS is empty")
-        if DEV_WRITE_KEY in self.write_keys:
-            problems.append("PARCOURS_WRITE_KEYS contains the development default")
-        if self.admin_key == DEV_ADMIN_KEY or len(self.admin_key) < 16:
-            problems.append("PARCOURS_ADMIN_KEY is the default or shorter than 16 characters")
-        if self.inapp_secret == DEV_INAPP_SECRET or len(self.inapp_secret) < 16:
-            problems.append("PARCOURS_INAPP_SECRET is the default or shorter than 16 characters")
-        if self.link_secret == DEV_LINK_SECRET or len(self.link_secret) < 16:
-            problems.append("PARCOURS_LINK_SECRET is the default or shorter than 16 characters")
+        problems = [*self._key_problems(), *self._reused_secrets()]
         if not self.public_url.startswith("https://"):
             problems.append("PARCOURS_PUBLIC_URL must be https (one-click unsubscribe needs it)")
         if problems:
             raise ConfigurationError("refusing to start in prod: " + "; ".join(problems))
+
+    def _secrets(self) -> list[_Secret]:
+        """(variable, value, shortest length, development default) of every key we check."""
+        found: list[_Secret] = [
+            ("PARCOURS_WRITE_KEYS", k, MIN_WRITE_KEY, DEV_WRITE_KEY) for k in self.write_keys
+        ]
+        found += [
+            ("PARCOURS_SERVER_WRITE_KEYS", k, MIN_SECRET, None) for k in self.server_write_keys
+        ]
+        found += [
+            ("PARCOURS_ADMIN_KEY", self.admin_key, MIN_SECRET, DEV_ADMIN_KEY),
+            ("PARCOURS_INAPP_SECRET", self.inapp_secret, MIN_SECRET, DEV_INAPP_SECRET),
+            ("PARCOURS_LINK_SECRET", self.link_secret, MIN_SECRET, DEV_LINK_SECRET),
+        ]
+        if self.metrics_token:
+            found.append(("PARCOURS_METRICS_TOKEN", self.metrics_token, MIN_SECRET, None))
+        return found
+
+    def _key_problems(self) -> list[str]:
+        problems = []
+        if not self.write_keys and not self.server_write_keys:
+            problems.append("PARCOURS_WRITE_KEYS is empty and PARCOURS_SERVER_WRITE_KEYS too")
+        for name, value, shortest, default in self._secrets():
+            if value == default:
+                problems.append(f"{name} is (or contains) the development default")
+            elif len(value) < shortest:
+                problems.append(f"{name} has a value shorter than {shortest} characters")
+        return list(dict.fromkeys(problems))
+
+    def _reused_secrets(self) -> list[str]:
+        """Each key must be its own: a write key ships in browsers, so an admin key equal to
+        it is public, and one secret for two purposes leaks both at once."""
+        pairs = {
+            f"{a} and {b} share a value"
+            for (a, x, _, _), (b, y, _, _) in combinations(self._secrets(), 2)
+            if x == y and a != b
+        }
+        return sorted(pairs)
+
+
+def invalid_settings(error: ValidationError) -> str:
+    """One paragraph naming each bad variable; values are left out (they may be secrets)."""
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "settings"
+        problems.append(f"PARCOURS_{field.upper()}: {item['msg']}")
+    return "invalid settings: " + "; ".join(problems)

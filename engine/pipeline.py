@@ -40,8 +40,11 @@ def process_messages(
     messages: list[AnyMessage],
     now: datetime,
     guardrails: Guardrails = NO_GUARDRAILS,
+    *,
+    identified_merges: bool = True,
 ) -> PipelineResult:
-    ingested = store_messages(conn, messages, now)
+    """`identified_merges=False` for messages from a public write key (docs/ingestion.md)."""
+    ingested = store_messages(conn, messages, now, identified_merges=identified_merges)
     audience = apply_changes(conn, catalog, ingested.changes, now)
     late = [*ingested.late, *_late_audience_rows(ingested, audience, settled(now))]
     refold_late_data(conn, catalog, late, now)

@@ -93,7 +93,12 @@ class Simulation:
             "email": OutboxTransport(self.outbox, "Parcours <sim@parcours.local>", self.clock),
             "webhook": self.webhooks,
         }
-        options = EmailOptions(SIM_URL, "simulation-link-secret", "unsubscribe@sim.parcours.local")
+        options = EmailOptions(
+            SIM_URL,
+            "simulation-link-secret",
+            "unsubscribe@sim.parcours.local",
+            "sim@parcours.local",
+        )
         self.dispatcher = Dispatcher(
             self.engine, lambda: self.catalog, channels, self.clock, options, guardrails=guardrails
         )

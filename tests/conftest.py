@@ -22,7 +22,8 @@ from engine.store.db import create_db_engine
 from engine.store.migrate import upgrade
 from tests.support.postgres import PostgresServer
 
-WRITE_KEY = "test-write-key"
+WRITE_KEY = "test-write-key"  # a server key, as the Python SDKs' backends hold
+BROWSER_WRITE_KEY = "test-browser-write-key"  # a public key, as parcours.js ships
 ADMIN_KEY = "test-admin-key-0123456789"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent  # the repository, with the example content
@@ -97,7 +98,8 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
     return Settings(
         env="test",
         database_url=db_url,
-        write_keys=[WRITE_KEY],
+        write_keys=[BROWSER_WRITE_KEY],
+        server_write_keys=[WRITE_KEY],
         admin_key=ADMIN_KEY,
         outbox_dir=tmp_path / "outbox",
     )

@@ -36,6 +36,7 @@ from engine.inapp.endpoints import router as inapp_router
 from engine.ingest.endpoints import router as ingest_router
 from engine.profiles.endpoints import router as profiles_router
 from engine.store.db import create_db_engine
+from engine.store.installation import install_id
 from engine.web.endpoints import router as dashboard_router
 from engine.webhooks.endpoints import router as webhooks_router
 
@@ -73,7 +74,7 @@ def create_app(
         if channels is not None
         else default_channels(settings, clock, state.webhooks, state.engine),
         clock,
-        email_options(settings),
+        email_options(settings, install_id(state.engine)),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         guardrails=state.guardrails,
     )

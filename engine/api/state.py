@@ -39,14 +39,24 @@ class AppState:
     webhooks: WebhookSender | None = None
 
     def source_for(self, write_key: str | None) -> str | None:
-        """The source fingerprint of a valid write key, else None (constant-time compare)."""
+        """The source fingerprint of a valid write key (public or server), else None
+        (constant-time compare)."""
         if not write_key:
             return None
         found = None
-        for key in self.settings.write_keys:
+        for key in [*self.settings.write_keys, *self.settings.server_write_keys]:
             if same_secret(key, write_key):
                 found = key
         return None if found is None else fingerprint(found)
 
+    def is_server_source(self, source: str) -> bool:
+        """Whether a source fingerprint is a server key's: only those merge identified users."""
+        return source in {fingerprint(key) for key in self.settings.server_write_keys}
+
     def is_admin(self, token: str) -> bool:
         return same_secret(self.settings.admin_key, token)
+
+    def may_read_metrics(self, token: str) -> bool:
+        """The metrics token, when one is set, or the admin key (constant-time compares)."""
+        metrics = self.settings.metrics_token
+        return (bool(metrics) and same_secret(metrics, token)) or self.is_admin(token)

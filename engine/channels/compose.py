@@ -6,6 +6,8 @@
   the https one-click URL and a mailto, plus `List-Unsubscribe-Post:
   List-Unsubscribe=One-Click` (RFC 8058), which Gmail and Yahoo require of bulk senders.
 - Optional tracking: links rewritten to signed click redirects and an open pixel.
+- A Message-ID from the delivery id, so a resend after a crash carries the same one and
+  receivers can drop it, and the install's suffix, so no other email ever does.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def compose(
     recipient: str,
     links: Links,
     unsubscribe_mailto: str,
+    message_id_suffix: str,
     tracking: bool = False,
 ) -> Message:
     unsubscribe = links.unsubscribe()
@@ -48,6 +51,7 @@ def compose(
         html=_INLINER.inline(html),
         text=text,
         headers={
+            "Message-ID": f"<delivery-{delivery_id}.{message_id_suffix}>",
             "List-Unsubscribe": f"<{unsubscribe}>, <mailto:{unsubscribe_mailto}"
             f"?subject=unsubscribe%20{delivery_id}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

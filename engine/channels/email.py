@@ -2,7 +2,8 @@
 
 The outbox writes each message as an `.eml` file named after its delivery, the embedded
 default: nothing leaves the machine, and every email can be opened in any mail client. The
-Message-ID is derived from the delivery id, so a resend after a crash is recognisable.
+Message-ID (set by engine.channels.compose) is derived from the delivery id, so a resend
+after a crash is recognisable.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ class NotDeliverable(Exception):
 
 @dataclass(frozen=True)
 class EmailOptions:
-    """Deployment settings every email needs (links back to this Parcours)."""
+    """Deployment settings every email needs (links back to this Parcours, and the
+    right-hand part of its Message-IDs: `message_id_suffix`)."""
 
     public_url: str
     link_secret: str
     unsubscribe_mailto: str
+    message_id_suffix: str
 
 
 def localized(templates: Mapping[str, EmailTemplate], name: str, locale: Any) -> EmailTemplate:
@@ -73,6 +76,7 @@ def render_message(
         recipient=email,
         links=Links(options.public_url, options.link_secret, delivery_id, email),
         unsubscribe_mailto=options.unsubscribe_mailto,
+        message_id_suffix=options.message_id_suffix,
         tracking=tracking,
     )
 
@@ -82,10 +86,11 @@ def render_message(
 POLICY = email.policy.compat32.clone(max_line_length=998, linesep="\r\n")
 
 
-def message_id(delivery_id: int, sender: str) -> str:
-    """Deterministic: a resend after a crash carries the same id, so receivers can drop it."""
+def message_id_suffix(install_id: str, sender: str) -> str:
+    """`<install id>@<sender's domain>`: delivery ids never repeat within a database and the
+    install id differs between databases (a reset included), so no two emails share one."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "parcours.local"
-    return f"<delivery-{delivery_id}@{domain}>"
+    return f"{install_id}@{domain}"
 
 
 def to_mime(message: Message, sender: str, sent_at: Any) -> MIMEMultipart:
@@ -98,7 +103,6 @@ def to_mime(message: Message, sender: str, sent_at: Any) -> MIMEMultipart:
         str(Header(message.subject, "utf-8")) if not message.subject.isascii() else message.subject
     )
     mime["Date"] = format_datetime(sent_at)
-    mime["Message-ID"] = message_id(message.delivery_id, sender)
     for name, value in message.headers.items():
         mime[name] = value
     mime.attach(MIMEText(message.text or message.subject, "plain", "utf-8", policy=POLICY))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import httpx
 
 from engine.channels.base import Message, SendResult
-from engine.channels.email import message_id
 
 
 class HttpEmailTransport:
@@ -27,8 +26,7 @@ class HttpEmailTransport:
             "subject": message.subject,
             "html": message.html,
             "text": message.text,
-            "headers": message.headers
-            | {"Message-ID": message_id(message.delivery_id, self.sender)},
+            "headers": message.headers,
         }
         try:
             response = self.client.post(

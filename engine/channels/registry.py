@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import Engine
 
 from engine.channels.base import Channel
-from engine.channels.email import EmailOptions, OutboxTransport
+from engine.channels.email import EmailOptions, OutboxTransport, message_id_suffix
 from engine.channels.http_email import HttpEmailTransport
 from engine.channels.smtp import SmtpTransport
 from engine.channels.webhook import WebhookTransport
@@ -48,8 +48,13 @@ def email_transport(settings: Settings, clock: Clock, client: httpx.Client) -> C
     return OutboxTransport(settings.outbox_dir, settings.email_from, clock)
 
 
-def email_options(settings: Settings) -> EmailOptions:
-    return EmailOptions(settings.public_url, settings.link_secret, settings.unsubscribe_mailto)
+def email_options(settings: Settings, install_id: str) -> EmailOptions:
+    return EmailOptions(
+        settings.public_url,
+        settings.link_secret,
+        settings.unsubscribe_mailto,
+        message_id_suffix(install_id, settings.email_from),
+    )
 
 
 def guardrails_of(settings: Settings) -> Guardrails:

@@ -38,7 +38,9 @@ def verify_user_hash(secret: str, user_id: str, given: str) -> bool:
 
 
 def profile_id_of(conn: Connection, user_id: str) -> int:
-    pid = find_profile_id(conn, user_id)
+    """By user id only: the hash vouches for a user id, and an anonymous id can be tied to
+    any profile by whoever holds the public write key."""
+    pid = find_profile_id(conn, user_id, ("user",))
     if pid is None:
         raise NotFound(f"no profile for user id {user_id!r}")
     return pid

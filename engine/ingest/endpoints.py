@@ -84,7 +84,12 @@ def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: s
             with write_transaction(state.engine) as conn:
                 messages = parsed.messages
                 result = process_messages(
-                    conn, state.catalog, messages, now, state.guardrails
+                    conn,
+                    state.catalog,
+                    messages,
+                    now,
+                    state.guardrails,
+                    identified_merges=state.is_server_source(source),
                 ).ingest
                 service.store_rejected(
                     conn, parsed.rejected, raw, source=source, endpoint=endpoint, now=now

@@ -11,7 +11,11 @@ repository inserts them. Rules:
 - an anonymousId already claimed by another *identified* user is left with that user
   (shared devices must not merge two people);
 - `alias(previousId, userId)` is explicit: the profile of previousId (user or anonymous id)
-  is merged into userId's profile whoever it belonged to.
+  is merged into userId's profile whoever it belonged to -- when the sender may merge
+  identified users (a server write key). From a public (browser) key, whose holder can be
+  anyone, an alias only claims an anonymous profile or an unknown id as an anonymous id:
+  an identified previousId is left as it is, so nobody can move another user's profile
+  under an id whose in-app hash they hold.
 """
 
 from __future__ import annotations
@@ -34,7 +38,14 @@ class IdentityPlan:
 class IdentityResolver:
     """Assigns messages to profile references, accumulating an `IdentityPlan`."""
 
-    def __init__(self, known: dict[Key, int], user_of: dict[int, str | None]) -> None:
+    def __init__(
+        self,
+        known: dict[Key, int],
+        user_of: dict[int, str | None],
+        *,
+        identified_merges: bool = True,
+    ) -> None:
+        self._identified_merges = identified_merges
         self._known = dict(known)
         self._user_of = dict(user_of)
         self._original_user_of = dict(user_of)
@@ -76,18 +87,30 @@ class IdentityResolver:
         previous = self._lookup(("user", message.previous_id)) or self._lookup(
             ("anonymous", message.previous_id)
         )
+        if previous is not None and previous != target and not self._may_absorb(previous):
+            # Another identified user's profile: out of a public key's reach.
+            if target is None:
+                return self._create(message.user_id, ("user", message.user_id))
+            return self.find(target)
         if target is None and previous is not None:
             self._identify(previous, message.user_id)
             return previous
         if target is None:
             target = self._create(message.user_id, ("user", message.user_id))
         if previous is None:
-            # Unknown previous id: it may come back as either kind of id.
-            self._link(("user", message.previous_id), target)
+            # Unknown previous id: it may come back as either kind of id (as a user id only
+            # from a server key: else a browser could claim a user id not yet seen).
+            if self._identified_merges:
+                self._link(("user", message.previous_id), target)
             self._link(("anonymous", message.previous_id), target)
         elif previous != target:
             self._merge(previous, target)
         return self.find(target)
+
+    def _may_absorb(self, profile: int) -> bool:
+        """Whether an alias may merge or rename this profile: any from a server key, only an
+        anonymous one from a public key."""
+        return self._identified_merges or self._user_of[profile] is None
 
     def _lookup(self, key: Key) -> int | None:
         ref = self._known.get(key)

@@ -39,8 +39,17 @@ class IngestResult:
     late: list[Written] = field(default_factory=list)
 
 
-def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) -> IngestResult:
+def store_messages(
+    conn: Connection,
+    messages: list[AnyMessage],
+    now: datetime,
+    *,
+    identified_merges: bool = True,
+) -> IngestResult:
     """Store messages exactly once by messageId; `now` is the receive time.
+
+    `identified_merges` is False for messages sent with a public (browser) write key: their
+    aliases never merge two identified users (engine.ingest.identity).
 
     Most batches hold no stored message, so the batch is first written optimistically inside
     a savepoint; a unique violation (an SDK retry) rolls it back and the batch is written
@@ -50,20 +59,24 @@ def store_messages(conn: Connection, messages: list[AnyMessage], now: datetime) 
     repo.lock_identities(BulkWriter(conn), _identity_keys(unique))
     try:
         with conn.begin_nested():
-            return _store_new(conn, unique, now, len(messages))
+            return _store_new(conn, unique, now, len(messages), identified_merges)
     except IntegrityError:
         stored = repo.stored_message_ids(conn, [m.message_id for m in unique])
     new = [m for m in unique if m.message_id not in stored]
     if not new:
         return IngestResult(0, len(messages))
-    return _store_new(conn, new, now, len(messages))
+    return _store_new(conn, new, now, len(messages), identified_merges)
 
 
-def _store_new(conn: Connection, new: list[AnyMessage], now: datetime, sent: int) -> IngestResult:
+def _store_new(
+    conn: Connection, new: list[AnyMessage], now: datetime, sent: int, identified_merges: bool
+) -> IngestResult:
     times = [_event_time(m, now) for m in new]
     writer = BulkWriter(conn)
     snapshot = repo.load_snapshot(writer, _identity_keys(new))
-    resolver = IdentityResolver(snapshot.known, snapshot.user_of)
+    resolver = IdentityResolver(
+        snapshot.known, snapshot.user_of, identified_merges=identified_merges
+    )
     refs = [resolver.resolve(m) for m in new]
     plan = resolver.finish()
     final_refs = [resolver.find(ref) for ref in refs]

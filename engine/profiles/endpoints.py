@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from engine.api.deps import AdminKey, ConnectionDep
+from engine.api.deps import AdminKey, ConnectionDep, StateDep
 from engine.profiles import service
+from engine.profiles.erasure import remove_traces
 from engine.profiles.schemas import DeadLetterPage, Erasure, EventPage, ProfilePublic
+from engine.store.db import write_transaction
 
 router = APIRouter(prefix="/v1", tags=["profiles"], dependencies=[AdminKey])
 
@@ -30,10 +32,16 @@ def list_profile_events(
 
 
 @router.delete("/profiles/{user_id}", response_model=Erasure)
-def erase_profile(user_id: str, conn: ConnectionDep) -> Erasure:
-    """Erase a profile with all its events and identities; answers what was deleted."""
-    with conn.begin():
-        return service.erase_profile(conn, user_id)
+def erase_profile(user_id: str, request: Request, state: StateDep) -> Erasure:
+    """Erase a profile: every row about it, its dead letters and outbox emails; answers
+    what was deleted."""
+    with write_transaction(state.engine) as conn:
+        erasure, emails = service.erase_profile(conn, user_id)
+    erasure.deleted["outbox_files"] = remove_traces(state.engine, state.settings.outbox_dir, emails)
+    snapshots = getattr(request.app.state, "dashboard_snapshots", None)
+    if snapshots is not None:
+        snapshots.clear()  # dashboard pages computed with the profile in them
+    return erasure
 
 
 @router.get("/dead-letters", response_model=DeadLetterPage)

@@ -69,8 +69,12 @@ def list_events(conn: Connection, user_id: str, limit: int, cursor: str | None) 
     )
 
 
-def erase_profile(conn: Connection, user_id: str) -> Erasure:
-    return Erasure(user_id=user_id, deleted=repo.erase_profile(conn, _profile_id(conn, user_id)))
+def erase_profile(conn: Connection, user_id: str) -> tuple[Erasure, list[int]]:
+    """Delete the profile's rows; also the ids of its email deliveries, whose outbox files
+    the caller removes once this transaction has committed (engine.profiles.erasure)."""
+    pid = _profile_id(conn, user_id)
+    emails = repo.email_deliveries(conn, pid)
+    return Erasure(user_id=user_id, deleted=repo.erase_profile(conn, pid)), emails
 
 
 def list_dead_letters(conn: Connection, limit: int, cursor: str | None) -> DeadLetterPage:

@@ -3,5 +3,6 @@
 import engine.store.counter_tables
 import engine.store.experiment_tables
 import engine.store.runtime_tables
+import engine.store.security_tables
 import engine.store.tables
 import engine.store.webhook_tables  # noqa: F401

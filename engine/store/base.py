@@ -24,6 +24,10 @@ JSONDoc = JSON().with_variant(JSONB(), "postgresql")
 # 64-bit ids where tables grow without bound; SQLite's INTEGER PRIMARY KEY is already 64-bit
 # and must be spelled INTEGER to alias the rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Table option for ids that leave the system (links, Message-IDs, in-app item ids, webhook
+# ids): SQLite otherwise hands out max(id) + 1 again once the newest rows are erased, and
+# an old link would then act on someone else. PostgreSQL sequences never go back.
+NEVER_REUSED = {"sqlite_autoincrement": True}
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -64,6 +64,9 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             f"synchronous={synchronous}",
             "foreign_keys=ON",
             "busy_timeout=10000",
+            # Deleted rows are zeroed, not just unlinked: an erased person's bytes must
+            # not survive in free pages (engine.profiles.erasure).
+            "secure_delete=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -72,6 +75,17 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def checkpoint(engine: Engine) -> None:
+    """On SQLite, copy the WAL into the database and truncate it (waiting for readers up to
+    the busy timeout), so no deleted content stays in the log; nothing on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.store.base import BigId, JSONDoc, UTCDateTime
+from engine.store.base import NEVER_REUSED, BigId, JSONDoc, UTCDateTime
 
 
 def _profile_fk() -> Any:
@@ -45,6 +45,7 @@ class FlowRun(SQLModel, table=True):
     __table_args__ = (
         Index(None, "profile_id", "flow"),
         Index(None, "profile_id", "wait_target"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
@@ -93,6 +94,7 @@ class Delivery(SQLModel, table=True):
             "content",
             "status",
         ),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
@@ -132,7 +134,7 @@ class InAppItem(SQLModel, table=True):
     """A tutorial or tip waiting in a profile's app, until completed, dismissed or expired."""
 
     __tablename__ = "inapp_items"
-    __table_args__ = (Index(None, "profile_id", "status"),)
+    __table_args__ = (Index(None, "profile_id", "status"), NEVER_REUSED)
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
     profile_id: int = _profile_fk()

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from engine.store.base import BigId, JSONDoc, UTCDateTime
+from engine.store.base import NEVER_REUSED, BigId, JSONDoc, UTCDateTime
 
 ONE_ENDPOINT = "(endpoint_id IS NULL) <> (endpoint_name IS NULL)"
 
@@ -32,6 +32,7 @@ class WebhookEndpointRow(SQLModel, table=True):
     """An endpoint added through the API; `previous_secret` also signs until it expires."""
 
     __tablename__ = "webhook_endpoints"
+    __table_args__ = NEVER_REUSED
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(max_length=2000)
@@ -55,6 +56,7 @@ class WebhookMessageRow(SQLModel, table=True):
         Index(None, "endpoint_id", "id"),
         Index(None, "endpoint_name", "id"),
         Index(None, "profile_id"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)
@@ -83,6 +85,7 @@ class WebhookAttemptRow(SQLModel, table=True):
         Index(None, "endpoint_name", "id"),
         Index(None, "message_id"),
         Index(None, "delivery_id"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, sa_type=BigId, primary_key=True)

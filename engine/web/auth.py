@@ -1,8 +1,9 @@
 """Dashboard sessions: the admin key, typed once into a form, becomes a signed cookie.
 
 The cookie holds `expiry.nonce.signature`, nothing secret: the signature is an HMAC-SHA256
-under a key derived from the admin key, so the server keeps no session table, any replica
-can check a cookie, and changing `PARCOURS_ADMIN_KEY` signs every dashboard user out. The
+under a key derived from the admin key, so any replica can check a cookie and changing
+`PARCOURS_ADMIN_KEY` signs every dashboard user out. Logging out records the nonce until
+the expiry (engine.web.sessions), so a copied cookie dies with the logout. The
 cookie is HttpOnly (no script can read it; the pages run none anyway), SameSite=Strict (no
 other site can make a browser send it) and Secure when the dashboard is served over https.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from engine.compare import same_secret
 
@@ -47,6 +48,12 @@ def session_valid(admin_key: str, token: str | None, now: datetime) -> bool:
         return False
     expiry = payload.split(".", 1)[0]
     return expiry.isdigit() and int(expiry) > now.timestamp()
+
+
+def session_nonce(token: str) -> tuple[str, datetime]:
+    """The nonce and expiry of a token `session_valid` accepted: what a logout revokes."""
+    expiry, nonce, _ = token.split(".")
+    return nonce, datetime.fromtimestamp(int(expiry), UTC)
 
 
 def safe_next(target: str | None, default: str) -> str:

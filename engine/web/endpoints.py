@@ -28,7 +28,8 @@ from engine.api.deps import ConnectionDep, StateDep
 from engine.api.state import AppState
 from engine.errors import NotFound
 from engine.experiments.service import list_experiments
-from engine.web import auth, figures, flow_service, service
+from engine.store.db import write_transaction
+from engine.web import auth, figures, flow_service, service, sessions
 from engine.web.cache import SnapshotCache
 from engine.web.experiment_service import experiment_page
 from engine.web.render import PREFIX, STATIC, render
@@ -63,9 +64,17 @@ class DashboardRoute(APIRoute):
         return route
 
 
-def require_session(request: Request, state: StateDep) -> None:
-    token = request.cookies.get(auth.SESSION_COOKIE)
+def _live_session(state: AppState, token: str | None) -> str | None:
+    """The token of a signed, unexpired session that was not logged out, else None."""
     if not auth.session_valid(state.settings.admin_key, token, state.clock.now()):
+        return None
+    assert token is not None
+    with state.engine.connect() as conn:
+        return None if sessions.is_revoked(conn, token) else token
+
+
+def require_session(request: Request, state: StateDep) -> None:
+    if _live_session(state, request.cookies.get(auth.SESSION_COOKIE)) is None:
         query = f"?{request.url.query}" if request.url.query else ""
         raise LoginRequired(request.url.path + query)
 
@@ -108,8 +117,12 @@ async def log_in(request: Request, state: StateDep) -> Response:
 
 
 @public.post("/logout")
-def log_out() -> Response:
-    """Forget the session cookie."""
+def log_out(request: Request, state: StateDep) -> Response:
+    """End the session on the server (the cookie stops working everywhere) and forget it."""
+    token = _live_session(state, request.cookies.get(auth.SESSION_COOKIE))
+    if token is not None:
+        with write_transaction(state.engine) as conn:
+            sessions.revoke(conn, token, state.clock.now())
     response = RedirectResponse(f"{PREFIX}/login", 303)
     response.delete_cookie(auth.SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict")
     return response

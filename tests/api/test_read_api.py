@@ -5,6 +5,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from engine.api.app import create_app
+from engine.catalog.catalog import empty_catalog
+from engine.clock import FrozenClock
+from engine.config import Settings
 from engine.ingest.repository import events, identities, profiles
 from tests.conftest import WRITE_KEY
 
@@ -91,11 +95,13 @@ def test_erasure_removes_profile_events_and_identities(
     assert response.json() == {
         "user_id": "u1",
         "deleted": {
+            "dead_letters": 0,
             "events": 5,
             "identities": 2,
             "stage_entries": 0,
             "segment_memberships": 0,
             "profiles": 1,
+            "outbox_files": 0,
         },
     }
     with db_engine.connect() as conn:
@@ -115,9 +121,31 @@ def test_health_and_unknown_routes(client: TestClient) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
-def test_metrics_are_prometheus_text(client: TestClient) -> None:
+def test_metrics_are_prometheus_text(client: TestClient, admin_headers: dict[str, str]) -> None:
     seed(client, "u1", 3)
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=admin_headers)
     assert response.headers["content-type"].startswith("text/plain")
     assert 'parcours_messages_received_total{type="track"} 3.0' in response.text
     assert 'route="/v1/batch",status="200"' in response.text
+
+
+def test_metrics_need_the_metrics_token_or_the_admin_key(
+    settings: Settings, db_engine: Engine, clock: FrozenClock, admin_headers: dict[str, str]
+) -> None:
+    token = "metrics-token-0123456789abcdef0123"
+    app = create_app(
+        settings.model_copy(update={"metrics_token": token}),
+        engine=db_engine,
+        clock=clock,
+        catalog=empty_catalog(),
+    )
+    with TestClient(app) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["code"] == "unauthorized"
+            assert "parcours_" not in refused.text
+        for headers in ({"Authorization": f"Bearer {token}"}, admin_headers):
+            response = client.get("/metrics", headers=headers)
+            assert response.status_code == 200
+            assert "parcours_http_request_duration_seconds" in response.text

@@ -22,6 +22,7 @@ from engine.channels.suppressions import suppressions
 from engine.clock import FrozenClock
 from engine.config import Settings
 from engine.flows.repository import deliveries
+from engine.store.installation import install_id
 from tests.conftest import WRITE_KEY
 from tests.flows.content import content_with
 from tests.support.smtp import Inbox, smtp_server
@@ -89,7 +90,9 @@ def test_the_received_email_meets_bulk_sender_rules(
     trigger(client, app)
     (message,) = smtp[1].messages
     assert message["To"] == ADDRESS
-    assert message["Message-ID"] == "<delivery-1@parcours.local>"
+    install = install_id(app.state.parcours.engine)
+    assert message["Message-ID"] == f"<delivery-1.{install}@parcours.local>"
+    assert len(message.get_all("Message-ID")) == 1
     assert len(message.get_all("List-Unsubscribe")) == 1
     one_click, mailto = (p.strip(" <>") for p in message["List-Unsubscribe"].split(","))
     assert one_click.startswith("http")

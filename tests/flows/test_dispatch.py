@@ -63,7 +63,9 @@ def status(engine: Engine) -> tuple[str, int, str | None]:
 def dispatcher(
     engine: Engine, catalog: Catalog, channel: ScriptedChannel, clock: FrozenClock
 ) -> Dispatcher:
-    options = EmailOptions("https://p.example", "link-secret", "unsubscribe@p.example")
+    options = EmailOptions(
+        "https://p.example", "link-secret", "unsubscribe@p.example", "t@p.example"
+    )
     return Dispatcher(
         engine, lambda: catalog, {"webhook": channel}, clock, options, random.Random(1)
     )

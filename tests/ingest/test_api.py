@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from engine.clock import FrozenClock
 from engine.ingest.repository import dead_letters, events
-from tests.conftest import START, WRITE_KEY
+from tests.conftest import ADMIN_KEY, START, WRITE_KEY
 
 AUTH = (WRITE_KEY, "")
 
@@ -59,7 +59,7 @@ def test_same_batch_twice_is_stored_once(client: TestClient, db_engine: Engine) 
     for _ in range(2):
         assert client.post("/v1/batch", json={"batch": batch}, auth=AUTH).status_code == 200
     assert count(db_engine, events) == 10
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).text
     assert "parcours_events_stored_total 10.0" in metrics
     assert "parcours_events_duplicate_total 10.0" in metrics
 

@@ -62,3 +62,46 @@ def test_alias_of_unknown_previous_id_registers_it() -> None:
     )
     assert resolver.resolve(alias) == 3
     assert resolver.finish().new_identities == {("user", "p"): 3, ("anonymous", "p"): 3}
+
+
+def alias(previous: str, user: str) -> AnyMessage:
+    return MESSAGE_ADAPTER.validate_python(
+        {"type": "alias", "userId": user, "previousId": previous, "messageId": "m"}
+    )
+
+
+def test_public_key_alias_leaves_an_identified_previous_profile_alone() -> None:
+    known = {("user", "a"): 1, ("user", "b"): 2, ("anonymous", "x"): 2}
+    for previous in ("a", "x"):
+        resolver = IdentityResolver(known, {1: "a", 2: "b"}, identified_merges=False)
+        assert resolver.resolve(alias(previous, "b")) == 2
+        plan = resolver.finish()
+        assert (plan.merges, plan.set_user_id, plan.new_identities) == ([], {}, {})
+
+
+def test_public_key_alias_does_not_rename_an_identified_user() -> None:
+    resolver = IdentityResolver({("user", "a"): 1}, {1: "a"}, identified_merges=False)
+    ref = resolver.resolve(alias("a", "new"))
+    plan = resolver.finish()
+    assert ref < 0
+    assert plan.new_profiles == {ref: "new"}
+    assert plan.set_user_id == {}
+    assert plan.new_identities == {("user", "new"): ref}
+
+
+def test_public_key_alias_merges_an_anonymous_profile_and_registers_unknown_ids_as_anonymous() -> (
+    None
+):
+    known = {("user", "u"): 3, ("anonymous", "a"): 7}
+    resolver = IdentityResolver(known, {3: "u", 7: None}, identified_merges=False)
+    assert resolver.resolve(alias("a", "u")) == 3
+    assert resolver.resolve(alias("p", "u")) == 3
+    plan = resolver.finish()
+    assert plan.merges == [(7, 3)]
+    assert plan.new_identities == {("anonymous", "p"): 3}
+
+
+def test_server_key_alias_merges_identified_users() -> None:
+    resolver = IdentityResolver({("user", "a"): 1, ("user", "b"): 2}, {1: "a", 2: "b"})
+    assert resolver.resolve(alias("a", "b")) == 2
+    assert resolver.finish().merges == [(1, 2)]

@@ -88,7 +88,12 @@ def populate(engine: Engine, catalog: Catalog, clock: FrozenClock) -> None:
         lambda: catalog,
         {"email": BouncingChannel(), "webhook": BouncingChannel()},
         clock,
-        EmailOptions("https://parcours.test", "test-link-secret", "unsubscribe@parcours.test"),
+        EmailOptions(
+            "https://parcours.test",
+            "test-link-secret",
+            "unsubscribe@parcours.test",
+            "t@parcours.test",
+        ),
     )
     for n, (hours, index, user, event, props) in enumerate(sorted(plays)):
         _advance(engine, catalog, clock, dispatcher, start + timedelta(hours=hours))

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
 
 from engine.clock import FrozenClock
-from engine.web import auth
+from engine.web import auth, sessions
 from tests.conftest import ADMIN_KEY, START
 
 PAGES = [
@@ -111,3 +112,37 @@ def test_session_tokens_are_pure_functions_of_key_and_time() -> None:
     assert not auth.session_valid("key-one-0123456789", f"9{expiry}.{nonce}.{signature}", START)
     assert not auth.session_valid("key-one-0123456789", None, START)
     assert not auth.session_valid("key-one-0123456789", "a.b", START)
+
+
+def test_logout_ends_the_session_on_the_server(browser_client: TestClient) -> None:
+    """A copy of the cookie taken before logout (another tab, a stolen cookie) is refused
+    afterwards; another session of the same admin goes on."""
+    browser_client.post("/dashboard/login", data={"admin_key": ADMIN_KEY})
+    copied = browser_client.cookies[auth.SESSION_COOKIE]
+    other = auth.issue_session(ADMIN_KEY, START)
+    assert browser_client.post("/dashboard/logout").status_code == 303
+
+    for token, status in ((copied, 303), (other, 200)):
+        browser_client.cookies.set(auth.SESSION_COOKIE, token, path="/dashboard")
+        assert browser_client.get("/dashboard/flows").status_code == status
+        browser_client.cookies.clear()
+
+
+def test_revoked_sessions_are_kept_only_until_they_expire(
+    browser_client: TestClient, db_engine: Engine, clock: FrozenClock
+) -> None:
+    for _ in range(2):
+        browser_client.post("/dashboard/login", data={"admin_key": ADMIN_KEY})
+        browser_client.post("/dashboard/logout")
+        browser_client.cookies.clear()
+    assert revoked(db_engine) == 2
+    clock.advance(auth.SESSION_LIFETIME + timedelta(seconds=1))
+    browser_client.post("/dashboard/login", data={"admin_key": ADMIN_KEY})
+    browser_client.post("/dashboard/logout")
+    assert revoked(db_engine) == 1
+
+
+def revoked(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(sessions.revoked_sessions)
+        return int(conn.execute(query).scalar_one())

@@ -29,7 +29,7 @@ from tests.webhooks.conftest import SECRET_ENV, endpoint_content
 from tests.webhooks.receiver import Receiver
 
 FLOW = "flow: f\ntrigger: {event: go}\nsteps: [{webhook: crm}]\n"
-OPTIONS = EmailOptions("https://p.example", "link-secret", "unsubscribe@p.example")
+OPTIONS = EmailOptions("https://p.example", "link-secret", "unsubscribe@p.example", "t@p.example")
 
 
 class SigningDispatcher(Dispatcher):
