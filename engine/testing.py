@@ -31,7 +31,6 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from engine.audience.repository import stage_entries
-from engine.audience.tasks import reevaluate_time_relative
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.catalog.fields import Duration
 from engine.channels.base import Channel, Message, SendResult
@@ -46,7 +45,7 @@ from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import service as inapp
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
-from engine.pipeline import process_messages
+from engine.pipeline import process_messages, process_time_passed
 from engine.profiles.repository import find_profile_id
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
@@ -137,7 +136,7 @@ class Simulation:
             self.clock.advance(max(due - self.clock.now(), timedelta(0)))
             self._settle()
         self.clock.advance(target - self.clock.now())
-        reevaluate_time_relative(self.engine, self.catalog, self.clock.now())
+        process_time_passed(self.engine, self.catalog, self.clock.now(), self.guardrails)
         fire_schedules(self.engine, self.catalog, self.clock.now(), self.guardrails)
         self._settle()
 
