@@ -1,29 +1,35 @@
-"""The data path of one batch, in one transaction: store -> audience -> flow runtime.
+"""The data path, in one transaction: store -> audience -> flow runtime -> webhooks.
 
-    messages ─> ingest.store_messages ─> audience.apply_changes ─> flows.handle_occurrences
-                 (profiles, events)       (stages, personas,        (start, wake, end runs;
-                                           internal events)          deliveries as rows)
+    messages ─> ingest.store_messages ─┐
+                                       ├─> audience.apply_changes ─> flows.handle_occurrences
+    time passed ─> audience.tasks ─────┘   (stages, personas,        (start, wake, end runs;
+                  (profiles a window        internal events)          deliveries as rows)
+                   may have flipped)                                 ─> webhooks.publish
 
-Used by the ingestion API, the in-app outcome API, email engagement and the testing kit, so
-all behave exactly alike. Every event and stage entry metrics read is written here, so data
-arriving late inside a folded experiment window is caught here too
+Used by the ingestion API, the in-app outcome API, email engagement, the periodic
+re-evaluation and the testing kit, so a stage entered because time passed behaves exactly
+like one entered by an event. Every event and stage entry metrics read is written here, so
+data arriving late inside a folded experiment window is caught here too
 (engine.experiments.late).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from engine.audience.service import AudienceResult, apply_changes
+from engine.audience.service import AudienceResult, ProfileChange, apply_changes
+from engine.audience.tasks import time_passed
 from engine.catalog.catalog import Catalog
 from engine.experiments.late import STAGE_ENTRY, Written, refold_late_data, settled
 from engine.flows.service import Occurrence, RuntimeResult, handle_occurrences
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.ingest.schemas import AnyMessage
 from engine.ingest.service import IngestResult, store_messages
+from engine.store.db import write_transaction
 from engine.webhooks.service import publish_occurrences
 
 
@@ -32,6 +38,24 @@ class PipelineResult:
     ingest: IngestResult
     audience: AudienceResult
     runtime: RuntimeResult
+
+
+@dataclass
+class TimePassedResult:
+    """Totals of one periodic re-evaluation, over all its pages."""
+
+    stages_entered: int = 0
+    segments_entered: int = 0
+    segments_exited: int = 0
+    runtime: RuntimeResult = field(default_factory=RuntimeResult)
+
+    def add(self, audience: AudienceResult, runtime: RuntimeResult) -> None:
+        self.stages_entered += audience.stages_entered
+        self.segments_entered += audience.segments_entered
+        self.segments_exited += audience.segments_exited
+        self.runtime.started += runtime.started
+        self.runtime.resumed += runtime.resumed
+        self.runtime.ended += runtime.ended
 
 
 def process_messages(
@@ -45,26 +69,61 @@ def process_messages(
 ) -> PipelineResult:
     """`identified_merges=False` for messages from a public write key (docs/ingestion.md)."""
     ingested = store_messages(conn, messages, now, identified_merges=identified_merges)
-    audience = apply_changes(conn, catalog, ingested.changes, now)
-    late = [*ingested.late, *_late_audience_rows(ingested, audience, settled(now))]
-    refold_late_data(conn, catalog, late, now)
-    occurrences = [
-        Occurrence(pid, name, properties)
-        for pid, name, properties in (*ingested.events, *audience.occurrences)
-    ]
-    runtime = handle_occurrences(conn, catalog, occurrences, now, ingested.changes, guardrails)
-    publish_occurrences(conn, catalog, audience.occurrences, now)
+    events = [Occurrence(pid, name, properties) for pid, name, properties in ingested.events]
+    audience, runtime = _process_changes(
+        conn, catalog, ingested.changes, events, ingested.late, ingested.changes, now, guardrails
+    )
     return PipelineResult(ingested, audience, runtime)
 
 
+def process_time_passed(
+    engine: Engine, catalog: Catalog, now: datetime, guardrails: Guardrails = NO_GUARDRAILS
+) -> TimePassedResult:
+    """Re-evaluate the time-relative conditions of every profile that may have flipped, a
+    page per transaction, and start, wake and end runs and publish webhooks as an event would."""
+    total = TimePassedResult()
+    after = 0
+    while True:
+        with write_transaction(engine) as conn:
+            changes = time_passed(conn, catalog, now, after)
+            if not changes:
+                return total
+            total.add(*_process_changes(conn, catalog, changes, [], [], [], now, guardrails))
+        after = max(changes)
+
+
+def _process_changes(
+    conn: Connection,
+    catalog: Catalog,
+    changes: Mapping[int, ProfileChange],
+    events: Sequence[Occurrence],
+    late_events: Sequence[Written],
+    touched: Iterable[int],
+    now: datetime,
+    guardrails: Guardrails,
+) -> tuple[AudienceResult, RuntimeResult]:
+    """Everything after the store: audience, late-data check, flow runtime, webhooks.
+
+    `touched` profiles have their open runs' goals and exits checked even without an
+    occurrence (what an identify changed); time passing checks only the profiles it moved.
+    """
+    audience = apply_changes(conn, catalog, changes, now)
+    late = [*late_events, *_late_audience_rows(changes, audience, settled(now))]
+    refold_late_data(conn, catalog, late, now)
+    occurrences = [*events, *(Occurrence(*o) for o in audience.occurrences)]
+    runtime = handle_occurrences(conn, catalog, occurrences, now, touched, guardrails)
+    publish_occurrences(conn, catalog, audience.occurrences, now)
+    return audience, runtime
+
+
 def _late_audience_rows(
-    ingested: IngestResult, audience: AudienceResult, bound: datetime
+    changes: Mapping[int, ProfileChange], audience: AudienceResult, bound: datetime
 ) -> list[Written]:
     """The stage entries and internal events the audience wrote before `bound`: each at
-    the time of its profile's latest event in the batch (ProfileChange.at)."""
+    the time of its profile's change (for a batch, its latest event in the batch)."""
     rows = []
     for pid, name, properties in audience.occurrences:
-        at = ingested.changes[pid].at
+        at = changes[pid].at
         if at <= bound:
             rows.append(Written(pid, at, "internal", name))
             if name == "stage_entered":

@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 
 from engine.audience.repository import stage_entries
-from engine.audience.tasks import reevaluate_time_relative
+from engine.audience.tasks import time_horizon
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.catalog.fields import Duration
 from engine.channels.base import Channel, Message, SendResult
@@ -39,20 +39,23 @@ from engine.channels.dispatch import Dispatcher
 from engine.channels.email import EmailOptions, OutboxTransport
 from engine.clock import FrozenClock
 from engine.flows.journey import journey
-from engine.flows.repository import timers
-from engine.flows.tasks import fire_schedules, run_due_timers
+from engine.flows.repository import next_due
+from engine.flows.tasks import fire_schedules, next_fire, run_due_timers
 from engine.flows.timeline import timeline
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import service as inapp
 from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
-from engine.pipeline import process_messages
+from engine.pipeline import process_messages, process_time_passed
 from engine.profiles.repository import find_profile_id
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 
 DEFAULT_START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
 SIM_URL = "https://simulation.parcours.local"
+# How often time-relative conditions are re-evaluated: coarser than the worker's few
+# minutes, so a month simulates in a few hundred steps.
+REEVALUATE_EVERY = timedelta(hours=1)
 _DURATION: TypeAdapter[timedelta] = TypeAdapter(Duration)
 
 
@@ -72,7 +75,10 @@ class RecordingChannel:
 
 
 class Simulation:
-    """One Parcours with a virtual clock; use as a context manager (or call `close`)."""
+    """One Parcours with a virtual clock; use as a context manager (or call `close`).
+
+    `reevaluate_every` is how often simulated time re-evaluates time-relative conditions.
+    """
 
     def __init__(
         self,
@@ -80,6 +86,7 @@ class Simulation:
         *,
         start: datetime = DEFAULT_START,
         guardrails: Guardrails = NO_GUARDRAILS,
+        reevaluate_every: timedelta = REEVALUATE_EVERY,
     ):
         self.catalog = content if isinstance(content, Catalog) else _load(Path(content))
         self._dir = Path(tempfile.mkdtemp(prefix="parcours-sim-"))
@@ -103,7 +110,11 @@ class Simulation:
             self.engine, lambda: self.catalog, channels, self.clock, options, guardrails=guardrails
         )
         self.guardrails = guardrails
+        self.reevaluate_every = reevaluate_every
+        self._reevaluated_at = start
         self._sequence = 0
+        # Cron clocks start with the simulation: the flows existed from its start on.
+        fire_schedules(self.engine, self.catalog, start, guardrails)
 
     # -- what the SaaS app does ----------------------------------------------------------
 
@@ -135,16 +146,15 @@ class Simulation:
     # -- time --------------------------------------------------------------------------------
 
     def advance(self, duration: str | timedelta) -> None:
-        """Move the clock forward, executing every timer at its own due time on the way."""
+        """Move the clock forward, stopping at every moment something is due on the way
+        and doing it then, in time order: timers, deliveries held by quiet hours or waiting
+        for a retry, cron times, and the periodic re-evaluation of time-relative stages and
+        segments (every `reevaluate_every`, as the worker does every few minutes)."""
         step = _DURATION.validate_python(duration) if isinstance(duration, str) else duration
         target = self.clock.now() + step
-        while (due := self._next_timer()) is not None and due <= target:
-            self.clock.advance(max(due - self.clock.now(), timedelta(0)))
-            self._settle()
-        self.clock.advance(target - self.clock.now())
-        reevaluate_time_relative(self.engine, self.catalog, self.clock.now())
-        fire_schedules(self.engine, self.catalog, self.clock.now(), self.guardrails)
-        self._settle()
+        while (moment := self._next_moment()) is not None and moment <= target:
+            self._work_at(moment, reevaluate=moment >= self._next_reevaluation())
+        self._work_at(target, reevaluate=True)
 
     # -- what happened -----------------------------------------------------------------------
 
@@ -231,12 +241,27 @@ class Simulation:
         while self.dispatcher.run_once() > 0:
             pass
 
-    def _next_timer(self) -> datetime | None:
+    def _work_at(self, moment: datetime, *, reevaluate: bool) -> None:
+        """What the worker's jobs do when the clock reaches `moment`."""
+        self.clock.advance(max(moment - self.clock.now(), timedelta(0)))
+        now = self.clock.now()
+        if reevaluate:
+            process_time_passed(self.engine, self.catalog, now, self.guardrails)
+            self._reevaluated_at = now
+        fire_schedules(self.engine, self.catalog, now, self.guardrails)
+        self._settle()
+
+    def _next_moment(self) -> datetime | None:
+        """The next time after now at which some job has work."""
+        now = self.clock.now()
         with self.engine.connect() as conn:
-            due: datetime | None = conn.execute(
-                select(timers.c.due_at).order_by(timers.c.due_at).limit(1)
-            ).scalar()
-            return due
+            times = [next_due(conn, now), next_fire(conn, self.catalog)]
+        if time_horizon(self.catalog) is not None:
+            times.append(self._next_reevaluation())
+        return min((t for t in times if t is not None and t > now), default=None)
+
+    def _next_reevaluation(self) -> datetime:
+        return self._reevaluated_at + self.reevaluate_every
 
     def _traits(self, user_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:

@@ -1,8 +1,10 @@
-"""Periodic re-evaluation of time-relative conditions ("signed up within 14d").
+"""Which profiles time may have moved: time-relative conditions ("signed up within 14d").
 
-Such a condition can change with no event at all, so a job re-evaluates it. Only profiles
-seen within the longest window any condition uses (plus a margin for the job's own period)
-can flip, so the job's cost grows with recently active profiles, not with all profiles.
+Such a condition can change with no event at all, so a periodic job re-evaluates it through
+the pipeline (`engine.pipeline.process_time_passed`), exactly as an event would. Only
+profiles seen within the longest window any condition uses (plus a margin for the job's
+own period) can flip, so the job's cost grows with recently active profiles, not with all
+profiles.
 """
 
 from __future__ import annotations
@@ -10,15 +12,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection
 
 from engine.audience import repository as repo
-from engine.audience.service import AudienceResult, ProfileChange, apply_changes
+from engine.audience.service import ProfileChange
 from engine.catalog.catalog import Catalog
 from engine.catalog.conditions import Condition, EventCondition, StageCondition
 from engine.catalog.dependencies import Dependencies, walk
 from engine.ml.scoring import model_uses, observation_windows
-from engine.store.db import write_transaction
 
 MARGIN = timedelta(days=1)  # the job must run at least this often
 PAGE = 500
@@ -41,22 +42,13 @@ def time_horizon(catalog: Catalog) -> timedelta | None:
     return max(windows, default=None)
 
 
-def reevaluate_time_relative(engine: Engine, catalog: Catalog, now: datetime) -> AudienceResult:
-    """Re-evaluate the time-relative conditions of every profile that may have flipped."""
-    total = AudienceResult()
+def time_passed(
+    conn: Connection, catalog: Catalog, now: datetime, after_id: int
+) -> dict[int, ProfileChange]:
+    """The next page (ids above `after_id`) of profiles whose time-relative conditions may
+    have flipped by `now`, as changes for `apply_changes`; empty when there are no more."""
     horizon = time_horizon(catalog)
     if horizon is None:
-        return total
-    since = now - horizon - MARGIN
-    after = 0
-    while True:
-        with write_transaction(engine) as conn:
-            ids = repo.active_profile_ids(conn, since, after, PAGE)
-            if not ids:
-                return total
-            changes = {pid: ProfileChange(now, TIME_PASSED) for pid in ids}
-            result = apply_changes(conn, catalog, changes, now)
-        total.stages_entered += result.stages_entered
-        total.segments_entered += result.segments_entered
-        total.segments_exited += result.segments_exited
-        after = ids[-1]
+        return {}
+    ids = repo.active_profile_ids(conn, now - horizon - MARGIN, after_id, PAGE)
+    return {pid: ProfileChange(now, TIME_PASSED) for pid in ids}

@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 
 from engine.api.app import create_app
 from engine.api.state import AppState
-from engine.audience.tasks import reevaluate_time_relative
 from engine.channels.registry import default_channels
 from engine.clock import FrozenClock
 from engine.config import Settings
@@ -30,6 +29,7 @@ from engine.demo.server import serve_in_thread
 from engine.experiments.service import fold_experiments
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.inapp.service import user_hash
+from engine.pipeline import process_time_passed
 from engine.store.db import create_db_engine
 from engine.store.migrate import upgrade
 from engine.testing import RecordingChannel
@@ -156,7 +156,7 @@ def _scheduled_work(state: AppState, now: datetime, *, daily: bool) -> None:
     while run_due_timers(state.engine, state.catalog, now, guardrails=state.guardrails) > 0:
         pass
     if daily:
-        reevaluate_time_relative(state.engine, state.catalog, now)
+        process_time_passed(state.engine, state.catalog, now, state.guardrails)
         fire_schedules(state.engine, state.catalog, now, state.guardrails)
         fold_experiments(state.engine, state.catalog, now)
     assert state.dispatcher is not None

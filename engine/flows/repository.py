@@ -222,6 +222,19 @@ def claim_deliveries(
     return [int(row[0]) for row in writer.fetch(sql + " RETURNING id", params)]
 
 
+def next_due(conn: Connection, after: datetime) -> datetime | None:
+    """The earliest time after `after` at which a timer or a held or retried delivery is
+    due, for a virtual clock to stop at (engine.testing)."""
+    waiting = (deliveries.c.status.in_(["pending", "retrying"])) & (
+        deliveries.c.next_attempt_at > after
+    )
+    times = [
+        conn.execute(select(func.min(timers.c.due_at)).where(timers.c.due_at > after)).scalar(),
+        conn.execute(select(func.min(deliveries.c.next_attempt_at)).where(waiting)).scalar(),
+    ]
+    return min((t for t in times if t is not None), default=None)
+
+
 def recent_sends(
     conn: Connection, profile_ids: Iterable[int], channels: list[str], now: datetime
 ) -> dict[tuple[int, str], tuple[int, int]]:

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Flow, ScheduleTrigger
@@ -77,20 +77,38 @@ def _due(engine: Engine, flow: Flow, now: datetime) -> bool:
     The first time a schedule is seen only starts the clock: nobody is nudged for times
     that passed before the flow existed.
     """
-    assert isinstance(flow.trigger, ScheduleTrigger)
-    cron = CronTrigger.from_crontab(flow.trigger.schedule, timezone="UTC")
     with write_transaction(engine) as conn:
         last = repo.fired_at(conn, flow.flow)
         if last is None:
             repo.record_fire(conn, flow.flow, now, first=True)
             return False
-        upcoming = cron.get_next_fire_time(last, last)
-        if upcoming is None or upcoming <= last:
-            upcoming = cron.get_next_fire_time(None, last + _TICK)
+        upcoming = _upcoming(flow, last)
         if upcoming is None or upcoming > now:
             return False
         repo.record_fire(conn, flow.flow, now, first=False)
         return True
+
+
+def next_fire(conn: Connection, catalog: Catalog) -> datetime | None:
+    """The earliest coming cron time of the scheduled flows already seen, for a virtual
+    clock to stop at (engine.testing)."""
+    times = [
+        _upcoming(flow, last)
+        for flow in catalog.flows.values()
+        if isinstance(flow.trigger, ScheduleTrigger)
+        and (last := repo.fired_at(conn, flow.flow)) is not None
+    ]
+    return min((t for t in times if t is not None), default=None)
+
+
+def _upcoming(flow: Flow, last: datetime) -> datetime | None:
+    """The flow's first cron time after its last fire."""
+    assert isinstance(flow.trigger, ScheduleTrigger)
+    cron = CronTrigger.from_crontab(flow.trigger.schedule, timezone="UTC")
+    upcoming: datetime | None = cron.get_next_fire_time(last, last)
+    if upcoming is None or upcoming <= last:
+        upcoming = cron.get_next_fire_time(None, last + _TICK)
+    return upcoming
 
 
 def _start_for_audience(

@@ -10,23 +10,27 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from engine.api.state import AppState
-from engine.audience.tasks import reevaluate_time_relative
 from engine.experiments.service import fold_experiments
 from engine.flows.tasks import fire_schedules, run_due_timers
+from engine.pipeline import process_time_passed
 from engine.webhooks.tasks import purge_webhook_history, send_due_webhooks
 
 log = logging.getLogger(__name__)
 
 
 def reevaluate_audience(state: AppState) -> None:
-    """Re-evaluate time-relative stage and segment conditions with the live catalog."""
-    result = reevaluate_time_relative(state.engine, state.catalog, state.clock.now())
+    """Re-evaluate time-relative stage and segment conditions with the live catalog; what
+    time changed starts and wakes flows and sends webhooks as an event would."""
+    result = process_time_passed(state.engine, state.catalog, state.clock.now(), state.guardrails)
     if result.segments_entered or result.segments_exited or result.stages_entered:
         log.info(
-            "audience re-evaluated: %d stages entered, %d segments entered, %d exited",
+            "audience re-evaluated: %d stages entered, %d segments entered, %d exited;"
+            " %d runs started, %d woken",
             result.stages_entered,
             result.segments_entered,
             result.segments_exited,
+            result.runtime.started,
+            result.runtime.resumed,
         )
 
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from engine.audience.tasks import reevaluate_time_relative
 from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
 from engine.ingest.repository import events
+from engine.pipeline import process_time_passed
 from tests.conftest import WRITE_KEY
 
 AUTH = (WRITE_KEY, "")
@@ -135,9 +135,9 @@ def test_trial_membership_ends_by_itself_after_14_days(
     assert profile(client, admin_headers, "ana")["persona"] == "trial_evaluator"
 
     clock.advance(timedelta(days=13))
-    assert reevaluate_time_relative(db_engine, catalog, clock.now()).segments_exited == 0
+    assert process_time_passed(db_engine, catalog, clock.now()).segments_exited == 0
     clock.advance(timedelta(days=2))
-    result = reevaluate_time_relative(db_engine, catalog, clock.now())
+    result = process_time_passed(db_engine, catalog, clock.now())
     assert result.segments_exited == 1
     body = profile(client, admin_headers, "ana")
     assert body["persona"] is None

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from engine.audience.tasks import reevaluate_time_relative
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.clock import FrozenClock
 from engine.ml.commands import train_activation_command
+from engine.pipeline import process_time_passed
 from tests.conftest import WRITE_KEY
 from tests.ml.conftest import write
 from tests.ml.synthetic import population, store
@@ -94,7 +94,7 @@ def test_a_quiet_first_day_puts_a_user_at_risk(
     )
     assert segments(client, admin_headers, "quiet") == set()  # day one is not over
     clock.advance(timedelta(hours=25))
-    reevaluate_time_relative(db_engine, catalog, clock.now())  # no event: the job scores
+    process_time_passed(db_engine, catalog, clock.now())  # no event: the job scores
     assert segments(client, admin_headers, "quiet") == {"at_risk"}
     assert segments(client, admin_headers, "busy") == set()
     # Activating ends the risk.
