@@ -1,8 +1,11 @@
 """Send pending deliveries after their transaction committed, and record each outcome.
 
-Claiming marks rows `sending` in one short transaction; each outcome is written in its own.
-A process that dies mid-send leaves rows in `sending`; after `LEASE` they are claimed again,
-so a crash costs at most a resend (recognisable by its Message-ID), never a lost message.
+Claiming marks rows `sending` in one short transaction, and the batch's outcomes are
+recorded in one more. In between, each message sent is noted on its row at once (`sent_at`,
+one small commit): a process that dies mid-batch leaves its rows `sending`, and after `LEASE`
+the next claim sends those without a note and records the noted ones as sent. A crash
+therefore re-sends at most the one message whose note it interrupted (recognisable by its
+Message-ID), and never loses one.
 Transient failures are retried with exponential backoff and full jitter, up to MAX_ATTEMPTS.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from jinja2 import TemplateError
@@ -25,7 +28,7 @@ from engine.channels.suppressions import is_suppressed
 from engine.clock import Clock
 from engine.flows import repository as repo
 from engine.flows.counters import Counts, run_states
-from engine.guardrails.service import Guardrails
+from engine.guardrails.service import Budget, Guardrails
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
@@ -74,8 +77,8 @@ class Dispatcher:
         """Send what is due now; returns how many deliveries were attempted.
 
         One transaction claims the batch, one read decides the guardrails and suppressions,
-        and one transaction records every outcome: a crash before that last commit leaves
-        the rows `sending`, so they are sent again after the lease (never lost).
+        each message sent is noted in a small transaction of its own, and one transaction
+        records every outcome (see the module docstring for a crash in between).
         """
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
@@ -83,22 +86,14 @@ class Dispatcher:
             rows = [dict(r) for r in repo.deliveries_by_id(conn, ids)]
         if not rows:
             return 0
-        settled: list[Settled] = []
         with self.engine.connect() as conn:
             profile_ids = {r["profile_id"] for r in rows}
             people = _people(conn, profile_ids)
             budget = self.guardrails.budget(conn, profile_ids, now)
-            for row in sorted(rows, key=self._priority_first):
-                user_id, traits = people.get(row["profile_id"], (None, {}))
-                held = self.guardrails.hold(row, traits, now, budget)
-                if held is not None:
-                    settled.append(Settled(row, held.values, [held.journey], []))
-                    continue
-                outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
-                if isinstance(outcome, SendResult) and outcome.status == "sent":
-                    budget.spend(row["profile_id"], row["channel"])
-                values = self._record(row, outcome)
-                settled.append(Settled(row, values, [], delivery_events(row, values, user_id)))
+            settled = [
+                self._settle(conn, row, people, budget, now)
+                for row in sorted(rows, key=self._priority_first)
+            ]
         with write_transaction(self.engine) as conn:
             # A dispatcher that outlived its lease records nothing for the rows another one
             # claimed since: its late outcome would overwrite theirs and count twice.
@@ -112,6 +107,31 @@ class Dispatcher:
             events = [event for s in settled for event in s.events]
             publish(conn, self.catalog(), events, self.clock.now())
         return len(rows)
+
+    def _settle(
+        self,
+        conn: Connection,
+        row: dict[str, Any],
+        people: Mapping[int, tuple[str | None, dict[str, Any]]],
+        budget: Budget,
+        claimed_at: datetime,
+    ) -> Settled:
+        """Hold, skip or send one claimed delivery; what to record for it."""
+        user_id, traits = people.get(row["profile_id"], (None, {}))
+        if row["sent_at"] is not None:  # its dispatcher stopped between the send and the record
+            outcome: SendResult | str = SendResult("sent")
+        else:
+            held = self.guardrails.hold(row, traits, claimed_at, budget)
+            if held is not None:
+                return Settled(row, held.values, [held.journey], [])
+            outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
+            if isinstance(outcome, SendResult) and outcome.status == "sent":
+                with write_transaction(self.engine) as noting:
+                    repo.note_sent(noting, row["id"], claimed_at, self.clock.now())
+        if isinstance(outcome, SendResult) and outcome.status == "sent":
+            budget.spend(row["profile_id"], row["channel"])
+        values = self._record(row, outcome)
+        return Settled(row, values, [], delivery_events(row, values, user_id))
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
         """Higher-priority flows first, so under a frequency cap they win the budget."""
@@ -163,7 +183,7 @@ class Dispatcher:
         if isinstance(outcome, str):
             return base | {"status": "skipped", "reason": outcome, "attempts": row["attempts"]}
         if outcome.status == "sent":
-            return base | {"status": "sent", "sent_at": now, "reason": None}
+            return base | {"status": "sent", "sent_at": row["sent_at"] or now, "reason": None}
         if outcome.status == "retry" and attempts < MAX_ATTEMPTS:
             retry_at = now + self.backoff(attempts)
             return base | {

@@ -271,6 +271,23 @@ def still_claimed(conn: Connection, ids: list[int], claimed_at: datetime) -> set
     return set(conn.execute(query.with_for_update()).scalars())
 
 
+def note_sent(conn: Connection, delivery_id: int, claimed_at: datetime, at: datetime) -> None:
+    """Write down, right after the send, that a delivery claimed at `claimed_at` was sent.
+
+    Its outcome is recorded later with its batch; a dispatcher that dies in between leaves
+    the row `sending` with `sent_at`, which the next claim records without sending again.
+    """
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == delivery_id,
+            deliveries.c.status == "sending",
+            deliveries.c.updated_at == claimed_at,
+        )
+        .values(sent_at=at)
+    )
+
+
 def finish_deliveries(conn: Connection, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
     """Record each delivery's outcome; one executemany per set of columns changed."""
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}

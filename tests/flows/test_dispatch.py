@@ -169,3 +169,40 @@ def test_a_dispatcher_that_outlived_its_lease_records_nothing(
     with db_engine.connect() as conn:
         counted = conn.execute(select(delivery_counts.c.status, delivery_counts.c.deliveries))
         assert [tuple(row) for row in counted] == [("sent", 1)]
+
+
+@dataclass
+class DyingChannel:
+    """Sends `sends` messages, then the process dies (as under SIGKILL: nothing after runs)."""
+
+    sends: int
+    sent: list[Message] = field(default_factory=list)
+
+    def send(self, message: Message) -> SendResult:
+        if len(self.sent) == self.sends:
+            raise KeyboardInterrupt  # not an Exception: the dispatcher cannot catch it
+        self.sent.append(message)
+        return SendResult("sent", "ok")
+
+
+def test_a_dispatcher_dying_mid_batch_resends_nothing_it_had_sent(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    for user in ("u1", "u2", "u3"):
+        go(db_engine, webhook_catalog, clock, user)
+    dying = DyingChannel(sends=2)
+    sent_at = clock.now()
+    with pytest.raises(KeyboardInterrupt):
+        dispatcher(db_engine, webhook_catalog, dying, clock).run_once()  # type: ignore[arg-type]
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    after = ScriptedChannel()
+    assert dispatcher(db_engine, webhook_catalog, after, clock).run_once() == 3
+    assert [m.delivery_id for m in dying.sent + after.sent] == [1, 2, 3]  # each sent once
+    with db_engine.connect() as conn:
+        rows = conn.execute(select(deliveries).order_by(deliveries.c.id)).mappings().all()
+        counted = conn.execute(select(delivery_counts.c.status, delivery_counts.c.deliveries))
+        assert [tuple(row) for row in counted] == [("sent", 3)]
+    assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1)] * 3
+    assert [r["sent_at"] for r in rows[:2]] == [sent_at, sent_at]  # when it really left
+    assert rows[2]["sent_at"] == clock.now()
