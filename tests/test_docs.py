@@ -8,6 +8,7 @@ on both databases in their own modules.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -49,24 +50,23 @@ class StatusRecorder:
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], LiveApi]]:
     """The API on the example content, started on first use by a page that needs it."""
     started: list[LiveApi] = []
-    stops: list[Callable[[], None]] = []
+    with ExitStack() as stack:
 
-    def get() -> LiveApi:
-        if not started:
-            started.append(_start(tmp_path_factory.mktemp("live-api"), stops))
-        return started[0]
+        def get() -> LiveApi:
+            if not started:
+                started.append(_start(tmp_path_factory.mktemp("live-api"), stack))
+            return started[0]
 
-    yield get
-    for stop in stops:
-        stop()
+        yield get
 
 
-def _start(directory: Path, stops: list[Callable[[], None]]) -> LiveApi:
+def _start(directory: Path, stack: ExitStack) -> LiveApi:
     content = copy_examples(directory / "content")
     catalog, problems = load_catalog(content)
     assert catalog is not None, problems
     url = f"sqlite:///{directory / 'parcours.db'}"
     engine = create_db_engine(url)
+    stack.callback(engine.dispose)
     upgrade(engine)
     settings = Settings(
         env="test",
@@ -78,14 +78,7 @@ def _start(directory: Path, stops: list[Callable[[], None]]) -> LiveApi:
     )
     app = create_app(settings, engine=engine, clock=FrozenClock(START), catalog=catalog)
     statuses: list[int] = []
-    server = live_server(StatusRecorder(app, statuses))
-    base = server.__enter__()
-
-    def stop() -> None:
-        server.__exit__(None, None, None)
-        engine.dispose()
-
-    stops.append(stop)
+    base = stack.enter_context(live_server(StatusRecorder(app, statuses)))
     return LiveApi(base, WRITE_KEY, ADMIN_KEY, statuses)
 
 
@@ -226,3 +219,29 @@ def test_blocks_keep_their_markers(tmp_path: Path) -> None:
         Block(Path("page.md"), 2, "yaml", "flow: x\n", {"file": "flows/x.yaml"}),
         Block(Path("page.md"), 6, "json", "{}\n", {}),
     ]
+
+
+def test_a_curl_answering_otherwise_than_documented_fails(
+    tmp_path: Path, live_api: Callable[[], LiveApi]
+) -> None:
+    page = (
+        "```sh\ncurl http://127.0.0.1:8000/v1/webhooks/endpoints\n# -> 200\n```\n\n"
+        '```sh\ncurl http://127.0.0.1:8000/v1/webhooks/endpoints -H "Authorization: Bearer '
+        '$PARCOURS_ADMIN_KEY"\n# -> 200\n```\n'
+    )
+    (failure,) = _failures(tmp_path, page, live_api)
+    assert failure.startswith(f"{tmp_path / 'page.md'}:1 ```sh```: AssertionError: 401")
+
+
+def test_a_documented_test_file_that_fails_under_pytest_fails(
+    tmp_path: Path, live_api: Callable[[], LiveApi]
+) -> None:
+    page = (
+        "<!-- file: tests/test_flows.py -->\n```python\nfrom engine.testing import Simulation\n\n\n"
+        "def test_welcome():\n    with Simulation('.') as sim:\n"
+        "        assert sim.delivered('nobody', content='welcome')\n```\n\n"
+        "```sh\npytest tests/\n```\n"
+    )
+    (failure,) = _failures(tmp_path, page, live_api)
+    assert "exit 1" in failure
+    assert "NotFound: no profile for user id 'nobody'" in failure

@@ -99,6 +99,12 @@ class DocRunner:
         self.scratch = scratch
         self.api = api
         self.output = ""
+        self.runners: dict[str, Callable[[Block], None]] = {
+            "python": self._python,
+            "yaml": self._yaml,
+            "json": parse,
+            "sh": self._sh,
+        }
 
     def run(self, block: Block) -> None:
         if "not run" in block.marks:
@@ -106,20 +112,13 @@ class DocRunner:
         if "models" in block.marks:
             train_models(self.workdir)
         if "output" in block.marks:
-            return expect_output(block.text, self.output)
-        if "file" in block.marks:
-            return self._file(block, block.marks["file"])
-        match block.lang:
-            case "python":
-                return self._python(block)
-            case "yaml":
-                return self._yaml(block)
-            case "json":
-                json.loads(block.text)
-                return None
-            case "sh":
-                return self._sh(block)
-        raise NotRunnable(f"no runner for ```{block.lang}```: mark it <!-- not run: reason -->")
+            expect_output(block.text, self.output)
+        elif "file" in block.marks:
+            self._file(block, block.marks["file"])
+        elif block.lang in self.runners:
+            self.runners[block.lang](block)
+        else:
+            raise NotRunnable(f"no runner for ```{block.lang}```: mark it <!-- not run: reason -->")
 
     # -- by language ------------------------------------------------------------------------
 
@@ -143,7 +142,7 @@ class DocRunner:
             assert not errors, f"the API answered {errors}"
 
     def _yaml(self, block: Block) -> None:
-        list(yaml.safe_load_all(block.text))
+        parse(block)
         if "fragment" in block.marks:
             return
         text = _flow_exiting_when(block.text) if "condition" in block.marks else block.text
@@ -158,8 +157,8 @@ class DocRunner:
         path.write_text(block.text, encoding="utf-8")
         if Path(name).parts[0] in CONTENT_FOLDERS:
             check_content(self.workdir)
-        elif block.lang == "yaml":
-            list(yaml.safe_load_all(block.text))
+        else:
+            parse(block)  # a test file is run by the sh block that runs pytest
 
     def _sh(self, block: Block) -> None:
         expected = int(block.marks.get("exit", "0"))
@@ -197,6 +196,16 @@ class DocRunner:
             return str(getattr(self.api(), keys[name]))
 
         return _VARIABLE.sub(value, arg)
+
+
+def parse(block: Block) -> None:
+    """Parse a block as its language (a `file:` block of another kind is only written)."""
+    if block.lang == "python":
+        compile(block.text, str(block.page), "exec")
+    elif block.lang == "yaml":
+        list(yaml.safe_load_all(block.text))
+    elif block.lang == "json":
+        json.loads(block.text)
 
 
 # -- content overlays -------------------------------------------------------------------------
