@@ -51,12 +51,17 @@ def compose(
         html=_INLINER.inline(html),
         text=text,
         headers={
-            "Message-ID": f"<delivery-{delivery_id}.{message_id_suffix}>",
+            "Message-ID": message_id(delivery_id, message_id_suffix),
             "List-Unsubscribe": f"<{unsubscribe}>, <mailto:{unsubscribe_mailto}"
             f"?subject=unsubscribe%20{delivery_id}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+
+
+def message_id(delivery_id: int, suffix: str) -> str:
+    """The Message-ID of a delivery's email: the same for every resend of it."""
+    return f"<delivery-{delivery_id}.{suffix}>"
 
 
 def _with_footer(html: str, unsubscribe: str, pixel: str | None) -> str:

@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from engine.catalog.catalog import load_catalog
-from engine.channels.email import message_id
+from engine.channels.compose import message_id
+from engine.channels.email import message_id_suffix
 from engine.clock import SystemClock
 from engine.config import Settings
 from engine.flows.repository import deliveries, timers
 from engine.ingest.schemas import MESSAGE_ADAPTER
 from engine.pipeline import process_messages
 from engine.store.db import write_transaction
+from engine.store.installation import install_id
 from tests.flows.content import content_with
 from tests.support.smtp import smtp_server
 
@@ -183,7 +185,8 @@ def test_each_sigkill_mid_batch_resends_at_most_one_email(
 
     with db_engine.connect() as conn:
         ids = conn.execute(select(deliveries.c.id)).scalars().all()
-    assert {message_id(i, Settings().email_from) for i in ids} == set(received)  # no loss
+    suffix = message_id_suffix(install_id(db_engine), Settings().email_from)
+    assert {message_id(i, suffix) for i in ids} == set(received)  # no loss
     bounds = [*lives, len(received)]
     resent = [  # per worker life: messages an earlier life had already sent
         sum(1 for at in range(start, end) if received[at] in received[:at])
