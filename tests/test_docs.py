@@ -7,6 +7,7 @@ on both databases in their own modules.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -90,8 +91,17 @@ def run_page(page: Path, directory: Path, api: Callable[[], LiveApi]) -> list[st
         try:
             runner.run(block)
         except Exception as exc:
-            failures.append(f"{block.where} ```{block.lang}```: {type(exc).__name__}: {exc}")
+            where = _failing_line(block, exc)
+            failures.append(f"{where} ```{block.lang}```: {type(exc).__name__}: {exc}")
     return failures
+
+
+def _failing_line(block: Block, error: Exception) -> str:
+    """The page's line a Python block failed at (it is compiled at the page's lines), else
+    the block's first line."""
+    frames = traceback.extract_tb(error.__traceback__)
+    lines = [frame.lineno for frame in frames if frame.filename == str(block.page)]
+    return f"{block.page}:{lines[-1]}" if lines else block.where
 
 
 @pytest.mark.parametrize("page", PAGES, ids=str)
@@ -125,7 +135,7 @@ def test_a_python_example_that_raises_fails_at_its_line(
     page = "# Page\n\n```python\nfrom engine.catalog import load_catalog\n\n"
     page += "load_catalog(Path('.'))\n```\n"
     (failure,) = _failures(tmp_path, page, live_api)
-    assert "page.md:3 ```python```: NameError: name 'Path' is not defined" in failure
+    assert "page.md:6 ```python```: NameError: name 'Path' is not defined" in failure
 
 
 def test_a_testing_kit_example_on_a_missing_content_directory_fails(
