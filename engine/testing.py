@@ -44,10 +44,8 @@ from engine.flows.tasks import fire_schedules, next_fire, run_due_timers
 from engine.flows.timeline import timeline
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import service as inapp
-from engine.ingest.repository import profiles
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
 from engine.pipeline import process_messages, process_time_passed
-from engine.profiles.repository import find_profile_id
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 
@@ -185,9 +183,11 @@ class Simulation:
             return inapp.list_items(conn, user_id, self.clock.now())
 
     def emails(self, user_id: str | None = None) -> list[MimeMessage]:
-        """Emails written to the outbox (to `user_id`'s address, if given), oldest first."""
-        address = self._traits(user_id).get("email") if user_id else None
-        return [m for _, m in self._outbox() if address is None or m["To"] == address]
+        """Emails written to the outbox (of `user_id`'s deliveries, if given), oldest first."""
+        if user_id is None:
+            return [m for _, m in self._outbox()]
+        ids = {d["id"] for d in self.deliveries(user_id) if d["channel"] == "email"}
+        return [m for path, m in self._outbox() if int(path.stem) in ids]
 
     def _outbox(self) -> list[tuple[Path, MimeMessage]]:
         """(file, message) for every email written, in delivery order."""
@@ -262,14 +262,6 @@ class Simulation:
 
     def _next_reevaluation(self) -> datetime:
         return self._reevaluated_at + self.reevaluate_every
-
-    def _traits(self, user_id: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            pid = find_profile_id(conn, user_id)
-            if pid is None:
-                return {}
-            traits = conn.execute(select(profiles.c.traits).where(profiles.c.id == pid)).scalar()
-            return dict(traits or {})
 
 
 def _load(content: Path) -> Catalog:

@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+
 from engine.channels.base import Message, SendResult
 from engine.clock import Clock
+from engine.errors import NotFound
 from engine.guardrails.rules import QuietHours
 from engine.guardrails.service import Guardrails
 from engine.testing import Simulation
@@ -84,3 +87,19 @@ def test_every_moment_is_visited_in_order(tmp_path: Path) -> None:
             (MONDAY + timedelta(hours=4), "noon", "shortcuts"),
             (MONDAY + timedelta(days=1, hours=2), "steps", "tour"),
         ]
+
+
+def test_emails_of_a_user_are_their_deliveries_only(tmp_path: Path) -> None:
+    flow = "flow: hello\ntrigger: {event: go}\nsteps: [{email: welcome}]\n"
+    with Simulation(content_with(tmp_path / "c", hello=flow)) as sim:
+        sim.identify("a", **TRAITS)
+        sim.identify("b", first_name="B")  # no address: nothing can be sent to b
+        sim.track("a", "go")
+        sim.track("b", "go")
+        sim.advance("1h")
+
+        assert [m["To"] for m in sim.emails("a")] == ["s@example.com"]
+        assert sim.emails("b") == []
+        with pytest.raises(NotFound):  # a mistyped user id is an error, not everyone's mail
+            sim.emails("nobody")
+        assert len(sim.emails()) == 1
