@@ -15,6 +15,7 @@ from engine.api.catalog import router as catalog_router
 from engine.api.deps import check_parameters
 from engine.api.errors import install_error_handlers
 from engine.api.metrics import MetricsMiddleware
+from engine.api.openapi import install_openapi
 from engine.api.state import AppState
 from engine.api.system import router as system_router
 from engine.catalog.catalog import Catalog, load_live_catalog
@@ -93,6 +94,7 @@ def create_app(
     )
     app.state.parcours = state
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(ingest_router)
     app.include_router(profiles_router)
     app.include_router(catalog_router)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection
 
 from engine.api.state import AppState
@@ -48,10 +49,16 @@ def check_parameters(request: Request) -> None:
         raise BadRequest(message, code="invalid_request", errors=errors)
 
 
-def require_admin(request: Request, state: StateDep) -> None:
+_BEARER = HTTPBearer(
+    auto_error=False, scheme_name="adminKey", description="PARCOURS_ADMIN_KEY as a Bearer token."
+)
+
+
+def require_admin(
+    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+) -> None:
     """Management endpoints take the admin key as `Authorization: Bearer <key>`."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token or not state.is_admin(token.strip()):
+    if credentials is None or not state.is_admin(credentials.credentials):
         raise Unauthorized("admin endpoints need 'Authorization: Bearer <PARCOURS_ADMIN_KEY>'")
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from engine.api.deps import RowId, StateDep
+from engine.api.openapi import ADMIN_KEY, USER_HASH, WRITE_KEY
 from engine.api.state import AppState
 from engine.errors import Unauthorized
 from engine.inapp import service
@@ -24,6 +25,8 @@ router = APIRouter(prefix="/v1/inapp", tags=["in-app"])
 UserHashHeader = Annotated[str | None, Header(alias="X-User-Hash")]
 UserHashQuery = Annotated[str | None, Query(alias="user_hash")]
 WriteKeyQuery = Annotated[str | None, Query(alias="write_key")]
+# Checked by `_authorise`: the write key with the user hash (browsers), or the admin key.
+SECURITY: dict[str, Any] = {"security": [{WRITE_KEY: [], USER_HASH: []}, {ADMIN_KEY: []}]}
 
 
 def _authorise(
@@ -39,7 +42,7 @@ def _authorise(
         raise Unauthorized("X-User-Hash (or user_hash) must be HMAC-SHA256 of the user id")
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id}", openapi_extra=SECURITY)
 def list_inapp_items(
     user_id: str,
     request: Request,
@@ -54,7 +57,7 @@ def list_inapp_items(
         return {"items": service.list_items(conn, user_id, state.clock.now())}
 
 
-@router.post("/{user_id}/{item_id}/{outcome}")
+@router.post("/{user_id}/{item_id}/{outcome}", openapi_extra=SECURITY)
 async def record_inapp_outcome(
     user_id: str,
     item_id: RowId,

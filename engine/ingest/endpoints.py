@@ -16,11 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.api.body import read_body
 from engine.api.deps import get_state
+from engine.api.openapi import WRITE_KEY, error_response
 from engine.api.state import AppState
 from engine.errors import BadRequest, Unauthorized
 from engine.ingest import service
 from engine.ingest.parse import Parsed, decode_body, parse_batch, parse_single
-from engine.ingest.schemas import MESSAGE_TYPES
+from engine.ingest.schemas import MESSAGE_TYPES, body_ref
 from engine.pipeline import process_messages
 from engine.store.db import write_transaction
 
@@ -149,5 +150,16 @@ for _kind in ("batch", *MESSAGE_TYPES):
         f"/{_kind}",
         _endpoint(_kind),
         methods=["POST"],
-        responses={200: {"content": {"application/json": {"example": {"success": True}}}}},
+        responses={
+            200: {"content": {"application/json": {"example": {"success": True}}}},
+            413: error_response(413),
+        },
+        # The body is read and validated here, item by item; the schema only documents it.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": body_ref(_kind)}}},
+            },
+            "security": [{WRITE_KEY: []}],
+        },
     )

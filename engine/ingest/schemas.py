@@ -6,6 +6,7 @@ Unknown fields are ignored, as Segment does; `integrations` is accepted and not 
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -138,3 +139,43 @@ def lacks_an_id(message: AnyMessage) -> bool:
     return (
         not isinstance(message, Alias) and message.user_id is None and message.anonymous_id is None
     )
+
+
+class BatchBody(BaseModel):
+    """`POST /v1/batch` as the OpenAPI document shows it; never used to parse a request
+    (the route validates each item on its own, so that one bad item costs only itself)."""
+
+    batch: list[Message]
+    sent_at: Timestamp | None = Field(default=None, alias="sentAt")
+    context: Doc | None = None
+    write_key: str | None = Field(default=None, alias="writeKey")
+
+
+_REF = "#/components/schemas/{model}"
+_CALLS: dict[str, type[BaseModel]] = {
+    "identify": Identify,
+    "track": Track,
+    "page": Page,
+    "screen": Page,
+    "group": Group,
+    "alias": Alias,
+}
+
+
+def body_ref(kind: str) -> str:
+    """The OpenAPI reference of an ingestion route's body (`batch` or a message type)."""
+    return _REF.format(model="Batch" if kind == "batch" else f"{kind.title()}Call")
+
+
+def openapi_components() -> dict[str, Any]:
+    """JSON Schemas of the ingestion bodies: the batch, and each single call, whose
+    `type` is optional since the path gives it."""
+    batch = BatchBody.model_json_schema(by_alias=True, ref_template=_REF)
+    components: dict[str, Any] = batch.pop("$defs")
+    components["Batch"] = batch
+    for kind, model in _CALLS.items():
+        call = copy.deepcopy(components[model.__name__])
+        call["required"] = [name for name in call.get("required", []) if name != "type"]
+        call["properties"]["writeKey"] = {"type": "string", "title": "Writekey"}
+        components[f"{kind.title()}Call"] = call
+    return components

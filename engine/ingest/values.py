@@ -21,6 +21,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel, model_validator
+
 MAX_DEPTH = 64  # the message object is level 1, its properties level 2, ...
 _SHOWN = 64  # characters of a key shown in a field path
 
@@ -86,6 +88,20 @@ def shown(key: str) -> str:
     """A key as an error message can carry it: escaped, and cut if long."""
     safe = key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")
     return safe if len(safe) <= _SHOWN else safe[:_SHOWN] + "…"
+
+
+class StorableBody(BaseModel):
+    """A request body model that refuses, before its own validation, any value no backend
+    can store, naming the value's path (FastAPI bodies other than the messages)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        problem = find_problem(data)
+        if problem is not None:
+            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem[0])
+            raise ValueError(f"{path.lstrip('.') or 'body'}: {problem[1]}")
+        return data
 
 
 def as_dead_letter(payload: Any, body: bytes) -> tuple[Any, str | None]:

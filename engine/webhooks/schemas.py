@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 from engine.catalog.definitions import webhook_event_pattern
+from engine.ingest.values import StorableBody
 from engine.webhooks.signing import InvalidSecret, parse_secret
 
 Status = Literal["pending", "sending", "retrying", "delivered", "dead"]
@@ -38,13 +39,13 @@ class EndpointBase(BaseModel):
     description: str = Field("", max_length=500)
 
 
-class EndpointCreate(EndpointBase):
+class EndpointCreate(EndpointBase, StorableBody):
     """A new endpoint; without `secret`, one is generated (and shown once, in the answer)."""
 
     secret: Secret | None = None
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(StorableBody):
     """A new secret (generated when omitted); the old one keeps signing for `overlap_hours`."""
 
     secret: Secret | None = None

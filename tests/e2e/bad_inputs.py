@@ -66,7 +66,23 @@ def other(name: str, what: str, path: str, status: int, **kwargs: Any) -> Case:
     """A request to another route: it stores nothing and keeps nothing."""
     kwargs.setdefault("method", "GET")
     kwargs.setdefault("headers", ADMIN)
-    return Case(name, what, b"", status, stored=0, dead=0, path=path, **kwargs)
+    kwargs.setdefault("content", b"")
+    return Case(name, what, status=status, stored=0, dead=0, path=path, **kwargs)
+
+
+def new_webhook(name: str, what: str, body: str) -> Case:
+    """An admin JSON body FastAPI parses: refused as a whole, naming `body`."""
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    return other(
+        name,
+        what,
+        "/v1/webhooks/endpoints",
+        400,
+        method="POST",
+        headers=headers,
+        content=body.encode(),
+        names="body",
+    )
 
 
 DEPTH = [
@@ -653,6 +669,16 @@ OTHER_ROUTES = [
         "a dashboard period no one offers",
         "/dashboard/funnel?days=99999999999999999999999",
         303,
+    ),
+    new_webhook(
+        "webhook NUL",
+        "NUL in an admin body",
+        '{"url":"https://a.example/h","description":"\\u0000"}',
+    ),
+    new_webhook(
+        "webhook surrogate",
+        "a lone surrogate in an admin body",
+        '{"url":"https://a.example/h","events":["\\udc00"]}',
     ),
 ]
 
