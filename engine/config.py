@@ -158,7 +158,8 @@ class Settings(BaseSettings):
             problems.append("PARCOURS_WRITE_KEYS is empty and PARCOURS_SERVER_WRITE_KEYS too")
         for name, value, shortest, default in self._secrets():
             if value == default:
-                problems.append(f"{name} is (or contains) the development default")
+                verb = "contains" if name.endswith("_KEYS") else "is"
+                problems.append(f"{name} {verb} the development default")
             elif len(value) < shortest:
                 problems.append(f"{name} has a value shorter than {shortest} characters")
         return list(dict.fromkeys(problems))
@@ -179,5 +180,6 @@ def invalid_settings(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         field = str(item["loc"][0]) if item["loc"] else "settings"
-        problems.append(f"PARCOURS_{field.upper()}: {item['msg']}")
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"PARCOURS_{field.upper()}: {message}")
     return "invalid settings: " + "; ".join(problems)

@@ -61,7 +61,7 @@ def test_prod_with_real_secrets_starts() -> None:
         ("write_keys", ["k"], "PARCOURS_WRITE_KEYS has a value shorter than 16 characters"),
         ("server_write_keys", ["s" * 31], "PARCOURS_SERVER_WRITE_KEYS has a value shorter than 32"),
         ("admin_key", "a" * 31, "PARCOURS_ADMIN_KEY has a value shorter than 32 characters"),
-        ("inapp_secret", "dev-inapp-secret", "PARCOURS_INAPP_SECRET is (or contains) the dev"),
+        ("inapp_secret", "dev-inapp-secret", "PARCOURS_INAPP_SECRET is the development default"),
         ("link_secret", "l" * 20, "PARCOURS_LINK_SECRET has a value shorter than 32 characters"),
         ("metrics_token", "m", "PARCOURS_METRICS_TOKEN has a value shorter than 32 characters"),
     ],
