@@ -112,6 +112,7 @@ def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
     metrics.events_stored.inc(result.stored)
     metrics.events_duplicate.inc(result.duplicates)
     metrics.messages_rejected.inc(len(parsed.rejected))
+    metrics.aliases_refused.inc(result.refused_aliases)
 
 
 def _keep_unparsable(state: AppState, raw: bytes, reason: str, source: str, kind: str) -> None:
