@@ -6,13 +6,16 @@ from functools import cached_property
 from itertools import combinations
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from engine.errors import ConfigurationError
+from engine.guardrails.rules import QuietHours
 
 DEV_WRITE_KEY = "dev-write-key"
 DEV_ADMIN_KEY = "dev-admin-key"
@@ -116,6 +119,38 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _parse_quiet_hours(cls, value: str) -> str:
+        try:
+            QuietHours.parse(value)
+        except ValueError:
+            raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-08:00 (empty: none)") from None
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone such as Europe/Paris") from None
+        return value
+
+    @model_validator(mode="after")
+    def _transport_has_its_url(self) -> Settings:
+        """The chosen email transport's URL must be usable before anything is sent."""
+        if self.email_transport == "smtp" and not is_smtp_url(self.smtp_url):
+            raise ValueError(f"{SMTP_URL_FORM} (PARCOURS_EMAIL_TRANSPORT is smtp)")
+        if self.email_transport == "http":
+            parts = urlsplit(self.email_http_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    "PARCOURS_EMAIL_HTTP_URL must be an http(s) URL "
+                    "(PARCOURS_EMAIL_TRANSPORT is http)"
+                )
+        return self
+
     @field_validator("env", "email_transport", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
@@ -158,7 +193,8 @@ class Settings(BaseSettings):
             problems.append("PARCOURS_WRITE_KEYS is empty and PARCOURS_SERVER_WRITE_KEYS too")
         for name, value, shortest, default in self._secrets():
             if value == default:
-                problems.append(f"{name} is (or contains) the development default")
+                verb = "contains" if name.endswith("_KEYS") else "is"
+                problems.append(f"{name} {verb} the development default")
             elif len(value) < shortest:
                 problems.append(f"{name} has a value shorter than {shortest} characters")
         return list(dict.fromkeys(problems))
@@ -174,10 +210,21 @@ class Settings(BaseSettings):
         return sorted(pairs)
 
 
+SMTP_URL_FORM = "PARCOURS_SMTP_URL must look like smtp://user:pass@host:587"
+
+
+def is_smtp_url(url: str) -> bool:
+    """smtp:// (STARTTLS) or smtps:// (TLS from the start), with a host."""
+    parts = urlsplit(url)
+    return parts.scheme in ("smtp", "smtps") and bool(parts.hostname)
+
+
 def invalid_settings(error: ValidationError) -> str:
     """One paragraph naming each bad variable; values are left out (they may be secrets)."""
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "settings"
-        problems.append(f"PARCOURS_{field.upper()}: {item['msg']}")
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if item["loc"]:  # a field's own problem; a whole-settings check names its variables
+            message = f"PARCOURS_{str(item['loc'][0]).upper()}: {message}"
+        problems.append(message)
     return "invalid settings: " + "; ".join(problems)

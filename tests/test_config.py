@@ -61,7 +61,7 @@ def test_prod_with_real_secrets_starts() -> None:
         ("write_keys", ["k"], "PARCOURS_WRITE_KEYS has a value shorter than 16 characters"),
         ("server_write_keys", ["s" * 31], "PARCOURS_SERVER_WRITE_KEYS has a value shorter than 32"),
         ("admin_key", "a" * 31, "PARCOURS_ADMIN_KEY has a value shorter than 32 characters"),
-        ("inapp_secret", "dev-inapp-secret", "PARCOURS_INAPP_SECRET is (or contains) the dev"),
+        ("inapp_secret", "dev-inapp-secret", "PARCOURS_INAPP_SECRET is the development default"),
         ("link_secret", "l" * 20, "PARCOURS_LINK_SECRET has a value shorter than 32 characters"),
         ("metrics_token", "m", "PARCOURS_METRICS_TOKEN has a value shorter than 32 characters"),
     ],
@@ -99,6 +99,7 @@ def test_prod_refuses_a_write_key_reused_as_a_secret() -> None:
 def test_enumerated_settings_ignore_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARCOURS_ENV", "PROD")
     monkeypatch.setenv("PARCOURS_EMAIL_TRANSPORT", " SMTP ")
+    monkeypatch.setenv("PARCOURS_SMTP_URL", "smtp://mailer:pw@mail.example:587")
     settings = Settings()
     assert (settings.env, settings.email_transport) == ("prod", "smtp")
 
@@ -110,6 +111,8 @@ def test_enumerated_settings_ignore_case(monkeypatch: pytest.MonkeyPatch) -> Non
         ("PARCOURS_TICK_SECONDS", "soon"),
         ("PARCOURS_DATABASE_URL", "not a url"),
         ("PARCOURS_EMAIL_TRANSPORT", "pigeon"),
+        ("PARCOURS_QUIET_HOURS", "after dinner"),
+        ("PARCOURS_DEFAULT_TIMEZONE", "Mars/Olympus"),
     ],
 )
 @pytest.mark.parametrize(
@@ -157,3 +160,17 @@ def test_cli_serve_refuses_prod_defaults(monkeypatch: pytest.MonkeyPatch) -> Non
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "refusing to start in prod" in result.output
+
+
+@pytest.mark.parametrize(
+    ("transport", "variable"),
+    [("smtp", "PARCOURS_SMTP_URL"), ("HTTP", "PARCOURS_EMAIL_HTTP_URL")],
+)
+def test_an_email_transport_without_its_url_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, transport: str, variable: str
+) -> None:
+    monkeypatch.setenv("PARCOURS_EMAIL_TRANSPORT", transport)
+    result = CliRunner().invoke(app, ["validate", "."])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"invalid settings: {variable} must ")
+    assert "Traceback" not in result.output

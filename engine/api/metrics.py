@@ -30,6 +30,11 @@ class Metrics:
             "Messages rejected and kept as dead letters",
             registry=self.registry,
         )
+        self.aliases_refused = Counter(
+            "parcours_aliases_refused",
+            "Aliases sent with a public write key that named another identified user (no merge)",
+            registry=self.registry,
+        )
         self.http_requests = Histogram(
             "parcours_http_request_duration_seconds",
             "HTTP request latency by route and status",

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from engine.channels.base import Message, SendResult
 from engine.channels.email import to_mime
+from engine.config import SMTP_URL_FORM, is_smtp_url
 
 
 class SmtpTransport:
@@ -25,9 +26,10 @@ class SmtpTransport:
         timeout: float = 15.0,
         context: ssl.SSLContext | None = None,
     ) -> None:
+        if not is_smtp_url(url):
+            raise ValueError(SMTP_URL_FORM)
         parts = urlsplit(url)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("PARCOURS_SMTP_URL must look like smtp://user:pass@host:587")
+        assert parts.hostname  # is_smtp_url checked it
         self.host = parts.hostname
         self.tls = parts.scheme == "smtps"
         self.port = parts.port or (465 if self.tls else 587)

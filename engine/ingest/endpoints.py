@@ -105,6 +105,7 @@ def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: s
     metrics.events_stored.inc(result.stored)
     metrics.events_duplicate.inc(result.duplicates)
     metrics.messages_rejected.inc(len(parsed.rejected))
+    metrics.aliases_refused.inc(result.refused_aliases)
 
 
 def _keep_unparsable(state: AppState, raw: bytes, reason: str, source: str, kind: str) -> None:

@@ -33,6 +33,7 @@ class IdentityPlan:
     set_user_id: dict[int, str] = field(default_factory=dict)  # existing id -> new user id
     merges: list[tuple[int, int]] = field(default_factory=list)  # (absorbed, survivor)
     new_identities: dict[Key, int] = field(default_factory=dict)
+    refused_aliases: int = 0  # from a public key, naming another identified user's profile
 
 
 class IdentityResolver:
@@ -89,6 +90,7 @@ class IdentityResolver:
         )
         if previous is not None and previous != target and not self._may_absorb(previous):
             # Another identified user's profile: out of a public key's reach.
+            self.plan.refused_aliases += 1
             if target is None:
                 return self._create(message.user_id, ("user", message.user_id))
             return self.find(target)

@@ -37,6 +37,8 @@ class IngestResult:
     events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     # the new events that may fall in folded experiment windows (engine.experiments.late)
     late: list[Written] = field(default_factory=list)
+    # aliases from a public key that named another identified user's profile: stored, no merge
+    refused_aliases: int = 0
 
 
 def store_messages(
@@ -107,7 +109,7 @@ def _store_new(
         if at <= bound
     ]
     changes = _changes(new, profile_ids, times, merged)
-    return IngestResult(len(new), sent - len(new), changes, events, late)
+    return IngestResult(len(new), sent - len(new), changes, events, late, plan.refused_aliases)
 
 
 def store_rejected(

@@ -71,12 +71,13 @@ def alias(previous: str, user: str) -> AnyMessage:
 
 
 def test_public_key_alias_leaves_an_identified_previous_profile_alone() -> None:
-    known = {("user", "a"): 1, ("user", "b"): 2, ("anonymous", "x"): 2}
+    known = {("user", "a"): 1, ("user", "b"): 2, ("anonymous", "x"): 1}
     for previous in ("a", "x"):
         resolver = IdentityResolver(known, {1: "a", 2: "b"}, identified_merges=False)
         assert resolver.resolve(alias(previous, "b")) == 2
         plan = resolver.finish()
         assert (plan.merges, plan.set_user_id, plan.new_identities) == ([], {}, {})
+        assert plan.refused_aliases == 1
 
 
 def test_public_key_alias_does_not_rename_an_identified_user() -> None:

@@ -75,6 +75,8 @@ def test_a_browser_alias_never_merges_two_identified_users(
     assert (sophie["user_id"], sophie["traits"]) == ("sophie", TRAITS)
     assert mallory["user_id"] == "mallory"
     assert mallory["traits"] == {"role": "developer"}
+    metrics = client.get("/metrics", headers=admin_headers).text
+    assert "parcours_aliases_refused_total 1.0" in metrics
 
 
 def test_a_browser_alias_does_not_rename_an_identified_user(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from engine.store.db import create_db_engine
@@ -55,4 +56,26 @@ def test_rebuild_keeps_every_row_and_foreign_keys_stay_on(tmp_path: Path) -> Non
     with engine.begin() as conn:  # the cascades still hold on the rebuilt tables
         conn.exec_driver_sql("DELETE FROM profiles")
     assert counts(engine) == dict.fromkeys(TABLES, 0)
+    engine.dispose()
+
+
+def test_an_upgrade_that_would_break_a_foreign_key_changes_nothing(tmp_path: Path) -> None:
+    """The check runs inside the upgrade's one transaction (SQLite's DDL is transactional)."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'orphan.db'}")
+    upgrade(engine, "0011")
+    with engine.connect() as conn:  # an orphan, as only a foreign-keys-off writer makes
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute(f"INSERT INTO timers (id, run_id, step, due_at) VALUES (1, 99, 's', {T})")
+        raw.execute("PRAGMA foreign_keys=ON")
+
+    with pytest.raises(RuntimeError, match="migration broke foreign keys"):
+        upgrade(engine)
+
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0011"
+        ddl = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'deliveries'")
+        assert "AUTOINCREMENT" not in ddl.scalar_one()
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     engine.dispose()
