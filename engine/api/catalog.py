@@ -12,8 +12,10 @@ from pydantic import BaseModel
 from engine.api.deps import AdminKey, StateDep
 from engine.api.state import AppState
 from engine.catalog.catalog import Catalog, load_live_catalog
+from engine.catalog.definitions import Goal
 from engine.catalog.problems import Problem
 from engine.errors import EngineError
+from engine.flows.service import CONVERSION
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"], dependencies=[AdminKey])
 
@@ -52,6 +54,18 @@ def _problem(problem: Problem) -> ProblemPublic:
     )
 
 
+def _goal(goal: Goal | None) -> dict[str, Any] | None:
+    """The goal, its window in seconds, and what the flow's conversions count."""
+    if goal is None:
+        return None
+    condition = goal.condition.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    return {
+        "condition": condition,
+        "within_seconds": int(goal.within.total_seconds()),
+        "conversion": CONVERSION,
+    }
+
+
 def _describe(state: AppState) -> CatalogPublic:
     catalog: Catalog = state.catalog
     return CatalogPublic(
@@ -74,6 +88,7 @@ def _describe(state: AppState) -> CatalogPublic:
                 "trigger": f.trigger.model_dump(mode="json", exclude_defaults=True),
                 "audience": list(f.audience),
                 "experiment": f.experiment.key if f.experiment else None,
+                "goal": _goal(f.goal),
                 "steps": len(f.steps),
             }
             for f in catalog.flows.values()

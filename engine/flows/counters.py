@@ -6,10 +6,12 @@ per table (`n = n + excluded.n`, so concurrent workers on PostgreSQL never lose 
 Increments are summed per key in Python first and upserted in key order, which keeps one
 statement free of duplicate keys and concurrent statements from deadlocking.
 
-A journey entry counts as converted if its run has converted. Runs convert once, in the
-runtime's flush, which credits the run's earlier entries there (`Counts.conversions`); the
-dispatcher adds entries to runs that may be converting at that moment, so it reads their
-status with a share lock (`run_states`), which orders it with the conversion on PostgreSQL.
+A journey entry counts as converted if its run has converted (`converted_at`: its goal
+held within the window, while the run was open or after it ended). Runs convert once, in
+the runtime's flush, which credits the run's earlier entries there (`Counts.conversions`);
+the dispatcher adds entries to runs that may be converting at that moment, so it reads
+their conversion with a share lock (`run_states`), which orders it with the conversion on
+PostgreSQL.
 
 `engine.store.recount` computes the same counts from the raw rows, for backfills and
 before a profile's runs are deleted.
@@ -54,7 +56,7 @@ class Counts:
     settled: defaultdict[Key, int] = field(default_factory=lambda: defaultdict(int))
 
     def journey(self, rows: Iterable[Mapping[str, Any]], runs: Mapping[int, Any]) -> None:
-        """Step-level journey entries; converted when their run's status is `converted`."""
+        """Step-level journey entries; converted when their run has converted."""
         for row in rows:
             if row["step"] is None:
                 continue
@@ -63,7 +65,7 @@ class Counts:
             key = (run["flow"], day_of(run["entered_at"]), row["step"], row["kind"])
             counts = self.steps[(*key, row["outcome"], _reason(detail.get("reason")))]
             counts[0] += 1
-            counts[1] += run["status"] == "converted"
+            counts[1] += run.get("converted_at") is not None
 
     def deliveries(self, rows: Iterable[Mapping[str, Any]], runs: Mapping[int, Any]) -> None:
         """Deliveries whose status is settled (others are counted when they settle)."""
@@ -97,9 +99,9 @@ class Counts:
 
 
 def run_states(conn: Connection, run_ids: Collection[int]) -> dict[int, Any]:
-    """Flow, entry time and status of runs, share-locked on PostgreSQL until commit."""
+    """Flow, entry time and conversion of runs, share-locked on PostgreSQL until commit."""
     query = (
-        select(runs.c.id, runs.c.flow, runs.c.entered_at, runs.c.status)
+        select(runs.c.id, runs.c.flow, runs.c.entered_at, runs.c.converted_at)
         .where(runs.c.id.in_(sorted(run_ids)))
         .order_by(runs.c.id)
         .with_for_update(read=True)

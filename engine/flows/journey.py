@@ -20,7 +20,16 @@ DELIVERY_FIELDS = (
     "next_attempt_at",
     "sent_at",
 )
-RUN_FIELDS = ("id", "flow", "status", "variant", "entered_at", "ended_at", "end_reason")
+RUN_FIELDS = (
+    "id",
+    "flow",
+    "status",
+    "variant",
+    "entered_at",
+    "ended_at",
+    "end_reason",
+    "converted_at",
+)
 
 
 def journey(conn: Connection, profile_id: int) -> list[dict[str, Any]]:

@@ -49,6 +49,11 @@ from engine.webhooks.events import WebhookEvent, flow_events
 from engine.webhooks.service import publish
 
 log = logging.getLogger(__name__)
+CONVERSION = (
+    "a run converts when its goal holds within the goal window after its entry,"
+    " while its steps run (the goal ends it) or after they ended"
+)
+"""What a flow's conversions count: the dashboard and the catalog API show it."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def handle_occurrences(
         return RuntimeResult()
     # Only profiles with a run open or a flow triggered have anything to do: facts are
     # loaded for those alone (most events of a batch concern neither).
-    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched))
+    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched), now)
     triggering = {o.profile_id for o in items if triggered_flows(catalog, o)}
     profiles = triggering | {r["profile_id"] for r in open_runs}
     if not profiles:
@@ -93,6 +98,8 @@ def handle_occurrences(
     context = RunContext(conn, catalog, now, profiles, open_runs, guardrails)
     for run in list(context.open_runs):
         context.check_end(run)
+    for run in context.awaiting_goal:
+        context.check_goal(run)
     for occurrence in items:
         for run in context.waiting_for(occurrence):
             context.wake(run, "target")
@@ -185,6 +192,17 @@ class RunContext:
     @property
     def open_runs(self) -> list[dict[str, Any]]:
         return [r for r in self.runs.values() if r["status"] in repo.OPEN]
+
+    @property
+    def awaiting_goal(self) -> list[dict[str, Any]]:
+        """Ended runs whose goal window is still open (see `check_goal`)."""
+        return [
+            r
+            for r in self.runs.values()
+            if r["status"] not in repo.OPEN
+            and r.get("goal_until") is not None
+            and self.now <= r["goal_until"]
+        ]
 
     def flush(self) -> None:
         self.guardrails.cap_delivered(self.conn, self.writes.deliveries, self.catalog, self.now)
@@ -378,13 +396,7 @@ class RunContext:
     def check_end(self, run: dict[str, Any]) -> bool:
         """End the run if its goal was reached (converted) or its exit condition holds."""
         flow, profile_id = self.flow_of(run), run["profile_id"]
-        goal = flow.goal
-        in_window = goal is not None and self.now <= run["entered_at"] + goal.within
-        if (
-            goal is not None
-            and in_window
-            and evaluate(goal.condition, self.profile_facts(profile_id), self.now)
-        ):
+        if self._goal_reached(run):
             self._finish(run, "converted", "goal reached")
             return True
         if flow.exit_when is not None and evaluate(
@@ -393,6 +405,25 @@ class RunContext:
             self._finish(run, "exited", "exit condition holds")
             return True
         return False
+
+    def check_goal(self, run: dict[str, Any]) -> None:
+        """Convert an ended run whose goal is reached inside its window: the flow's
+        conversion counts the goal, not only the runs it ended (the last step is often an
+        email sent days before the user activates)."""
+        if not self._goal_reached(run):
+            return
+        run["converted_at"], run["goal_until"] = self.now, None
+        values = {"converted_at": self.now, "goal_until": None, "updated_at": self.now}
+        self.writes.update_run(run["id"], values)
+        self._journey(run, None, "flow", "goal reached", {"reason": "after the run ended"})
+
+    def _goal_reached(self, run: Mapping[str, Any]) -> bool:
+        goal = self.flow_of(run).goal
+        return (
+            goal is not None
+            and self.now <= run["entered_at"] + goal.within
+            and evaluate(goal.condition, self.profile_facts(run["profile_id"]), self.now)
+        )
 
     def _advance(self, run: dict[str, Any], wake: Wake) -> None:
         state = state_from_json(run["state"])
@@ -421,18 +452,23 @@ class RunContext:
         self.writes.set_timer(run["id"], waiting.step, waiting.until)
 
     def _finish(self, run: dict[str, Any], status: str, reason: str) -> None:
+        """End the run; a run the goal did not end keeps its goal window open (`goal_until`)
+        when there is one left, so a later goal still converts it."""
         run["status"] = status
-        self.writes.update_run(
-            run["id"],
-            {
-                "status": status,
-                "state": run["state"],
-                "wait_target": None,
-                "updated_at": self.now,
-                "ended_at": self.now,
-                "end_reason": reason,
-            },
-        )
+        values = {
+            "status": status,
+            "state": run["state"],
+            "wait_target": None,
+            "updated_at": self.now,
+            "ended_at": self.now,
+            "end_reason": reason,
+        }
+        goal = self.flow_of(run).goal
+        if status == "converted":
+            values["converted_at"] = run["converted_at"] = self.now
+        elif goal is not None and self.now < run["entered_at"] + goal.within:
+            values["goal_until"] = run["goal_until"] = run["entered_at"] + goal.within
+        self.writes.update_run(run["id"], values)
         self.writes.drop_timers(run["id"])
         self.result.ended += 1
         self._journey(run, None, "flow", status, {"reason": reason})

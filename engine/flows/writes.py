@@ -86,5 +86,7 @@ class RunWrites:
 
     def _converting(self) -> list[int]:
         return [
-            run for run, values in self.run_updates.items() if values.get("status") == "converted"
+            run
+            for run, values in self.run_updates.items()
+            if values.get("converted_at") is not None
         ]

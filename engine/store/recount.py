@@ -86,7 +86,7 @@ def recount(conn: Connection, profile_ids: Collection[int] | None = None, sign: 
     """Add `sign` times the counts of the raw rows (of `profile_ids`' runs, or of all) in
     two INSERT ... SELECT statements: -1 before a profile's runs are deleted."""
     keys = step_keys()
-    converted = func.sum(case((runs.c.status == "converted", 1), else_=0))
+    converted = func.sum(case((runs.c.converted_at.is_not(None), 1), else_=0))
     steps = (
         select(*keys, literal(sign) * func.count(), literal(sign) * converted)
         .select_from(journey.join(runs, runs.c.id == journey.c.run_id))

@@ -61,6 +61,12 @@ class FlowRun(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     end_reason: str | None = Field(default=None, max_length=500)
+    # The run's conversion: its goal held within the goal window, while its steps ran (the
+    # run then ended `converted`) or after they ended.
+    converted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when a run ends before its goal window closes: until then the goal can still
+    # convert it (engine.flows.service.RunContext.check_goal).
+    goal_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Timer(SQLModel, table=True):

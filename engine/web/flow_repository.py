@@ -56,16 +56,17 @@ class DeliveryOutcome:
 
 def run_outcomes(
     conn: Connection, flow: str, since: datetime | None
-) -> list[tuple[str, str | None, int]]:
-    """(status, end reason, runs) of the flow's runs entered since `since`."""
+) -> list[tuple[str, str | None, int, int]]:
+    """(status, end reason, runs, converted runs) of the flow's runs entered since `since`."""
     reason = case(
         (runs.c.status.in_(("skipped", "exited", "failed")), runs.c.end_reason), else_=None
     )
-    query = select(runs.c.status, reason, func.count()).where(runs.c.flow == flow)
+    converted = func.sum(case((runs.c.converted_at.is_not(None), 1), else_=0))
+    query = select(runs.c.status, reason, func.count(), converted).where(runs.c.flow == flow)
     if since is not None:
         query = query.where(runs.c.entered_at >= since)
     rows = conn.execute(query.group_by(runs.c.status, reason))
-    return [(status, why, int(n)) for status, why, n in rows]
+    return [(status, why, int(n), int(k or 0)) for status, why, n, k in rows]
 
 
 def step_outcomes(conn: Connection, flow: str, since: datetime | None) -> list[StepOutcome]:
@@ -90,7 +91,7 @@ def _entries_of_runs(
 ) -> list[StepOutcome]:
     """The journey entries of the runs entered in [since, until), grouped from the rows."""
     reason = journey.c.detail["reason"].as_string()
-    converted = func.sum(case((runs.c.status == "converted", 1), else_=0))
+    converted = func.sum(case((runs.c.converted_at.is_not(None), 1), else_=0))
     query = (
         select(journey.c.step, journey.c.kind, journey.c.outcome, reason, func.count(), converted)
         .select_from(journey.join(runs, runs.c.id == journey.c.run_id))

@@ -7,6 +7,10 @@ did (deliveries), both counted by SQL per (step, outcome, reason):
   entry of the same visit, so it is not counted again);
 - delivered, skipped with each reason, failed with each reason, still in flight;
 - converted: runs that reached the step and later reached the flow's goal.
+
+A run converts when the flow's goal holds within the goal window after its entry (the
+`goal`'s `within`), while its steps run (the goal ends it, status `converted`) or after
+they ended (`engine.flows.service.CONVERSION`); the page and the catalog API say so.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy import Connection, RowMapping
 from engine.catalog.catalog import Catalog
 from engine.errors import NotFound
 from engine.flows.journey import journey
+from engine.flows.service import CONVERSION
 from engine.web import flow_repository as repo
 from engine.web.summaries import flow_steps
 
@@ -53,6 +58,8 @@ class FlowPage:
     goal: str | None
     experiment: str | None
     runs: Counter[str]
+    converted: int  # runs that converted, whatever their status
+    conversion: str | None  # what `converted` counts; None without a goal
     ended: list[tuple[str, str, int]]  # status, reason, runs (skipped, exited, failed)
     steps: list[StepRow]
     failures: list[RowMapping]
@@ -77,9 +84,10 @@ def flow_page(
         _count_delivery(row, d)
     steps = _variant_entries(list(rows.values()))
     runs: Counter[str] = Counter()
-    ended = []
-    for status, reason, n in repo.run_outcomes(conn, flow_name, since):
+    ended, converted = [], 0
+    for status, reason, n, k in repo.run_outcomes(conn, flow_name, since):
         runs[status] += n
+        converted += k
         if reason is not None:
             ended.append((status, reason, n))
     trigger = flow.trigger
@@ -91,6 +99,8 @@ def flow_page(
         goal=_goal(flow.goal),
         experiment=flow.experiment.key if flow.experiment else None,
         runs=runs,
+        converted=converted,
+        conversion=CONVERSION if flow.goal else None,
         ended=sorted(ended, key=lambda e: -e[2]),
         steps=steps,
         failures=repo.recent_failures(conn, flow_name),
@@ -256,6 +266,9 @@ def _run(run: dict[str, Any]) -> list[Moment]:
     if run["ended_at"] is not None:
         tone = "good" if run["status"] == "converted" else ""
         out.append(Moment(run["ended_at"], "flow", f"{flow} {run['status']}", reason, tone))
+    if run["converted_at"] is not None and run["status"] != "converted":
+        title = f"{flow} goal reached"
+        out.append(Moment(run["converted_at"], "flow", title, "after the run ended", "good"))
     return out
 
 

@@ -9,7 +9,7 @@ statements with 100 or 100,000 profiles. Flow pages and profile pages are in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,12 +56,26 @@ def totals(conn: Connection) -> Totals:
     return Totals(int(n_profiles), int(open_runs), int(n_timers), {s: int(n) for s, n in by_status})
 
 
-def runs_by_flow(conn: Connection, since: datetime | None) -> dict[tuple[str, str], int]:
-    """Runs per (flow, status), entered since `since` (all time when None)."""
-    query = select(runs.c.flow, runs.c.status, func.count()).group_by(runs.c.flow, runs.c.status)
+@dataclass
+class FlowRuns:
+    """A flow's runs per status, and how many converted (whatever their status)."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    converted: int = 0
+
+
+def runs_by_flow(conn: Connection, since: datetime | None) -> dict[str, FlowRuns]:
+    """Runs of each flow entered since `since` (all time when None)."""
+    converted = func.sum(case((runs.c.converted_at.is_not(None), 1), else_=0))
+    query = select(runs.c.flow, runs.c.status, func.count(), converted)
     if since is not None:
         query = query.where(runs.c.entered_at >= since)
-    return {(flow, status): int(n) for flow, status, n in conn.execute(query)}
+    out: dict[str, FlowRuns] = {}
+    for flow, status, n, k in conn.execute(query.group_by(runs.c.flow, runs.c.status)):
+        found = out.setdefault(flow, FlowRuns())
+        found.statuses[status] = int(n)
+        found.converted += int(k or 0)
+    return out
 
 
 def stage_counts(conn: Connection, population: Population | None = None) -> dict[str, int]:

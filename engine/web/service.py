@@ -110,14 +110,15 @@ def overview(conn: Connection, catalog: Catalog, now: datetime, days: int) -> Ov
     )
 
 
-def _flow_summary(name: str, catalog: Catalog, counts: dict[tuple[str, str], int]) -> FlowSummary:
-    mine = {status: n for (flow, status), n in counts.items() if flow == name}
+def _flow_summary(name: str, catalog: Catalog, by_flow: dict[str, repo.FlowRuns]) -> FlowSummary:
+    found = by_flow.get(name, repo.FlowRuns())
+    mine = found.statuses
     return FlowSummary(
         flow=name,
         description=catalog.flows[name].description,
         runs=sum(mine.values()),
         open=mine.get("active", 0) + mine.get("waiting", 0),
-        converted=mine.get("converted", 0),
+        converted=found.converted,
         skipped=mine.get("skipped", 0),
     )
 

@@ -52,6 +52,9 @@ def test_catalog_lists_stages_segments_and_flows(
     welcome = next(f for f in body["flows"] if f["flow"] == "welcome")
     assert welcome["trigger"] == {"stage": "signup"}
     assert welcome["experiment"] == "welcome-tutorial-first"
+    goal = welcome["goal"]
+    assert (goal["condition"], goal["within_seconds"]) == ({"stage": "activation"}, 14 * 86_400)
+    assert "or after they ended" in goal["conversion"]  # which conversions the numbers count
     assert client.get("/v1/catalog").status_code == 401
 
 

@@ -3,6 +3,7 @@ versions and schedules, with real SQLite, timers and dispatcher on a virtual clo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,30 @@ def test_goal_ends_the_run_as_converted_before_the_next_step(tmp_path: Path) -> 
         assert runs(sim, "u") == [("f", "converted", "goal reached")]
         assert not sim.delivered("u", content="welcome")
         assert sim.journey("u")[0]["timers"] == []
+
+
+def test_goal_reached_after_the_last_step_converts_the_run(tmp_path: Path) -> None:
+    flow = (
+        "flow: f\ntrigger: {stage: signup}\ngoal: {stage: activation, within: 3d}\n"
+        "steps:\n  - email: welcome\n"
+    )
+    with sim_with(tmp_path, f=flow) as sim:
+        for user in ("early", "late"):
+            sim.identify(user, **BEGINNER)
+            sim.track(user, "signed_up")
+        sim.advance("2d")
+        sim.track("early", "campaign_sent")  # inside the window, after the only step
+        sim.advance("2d")
+        sim.track("late", "campaign_sent")  # the window closed
+        (early,), (late,) = sim.journey("early"), sim.journey("late")
+        assert (early["status"], early["end_reason"]) == ("completed", "all steps done")
+        assert early["converted_at"] == sim.start + timedelta(days=2)
+        assert (late["status"], late["converted_at"]) == ("completed", None)
+        assert "flow       f: goal reached (after the run ended)" in "\n".join(
+            sim.timeline("early")
+        )
+        sim.track("early", "campaign_sent")  # converts once
+        assert [s["outcome"] for s in sim.journey("early")[0]["steps"]].count("goal reached") == 1
 
 
 def test_exit_condition_ends_the_run(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ from engine.profiles.repository import erase_profile
 from engine.store.db import write_transaction
 from engine.store.migrate import alembic_config, upgrade
 from engine.store.recount import delivery_counts, rebuild, step_counts
-from engine.web import flow_repository
+from engine.web import flow_repository, flow_service, service
+from tests.conftest import START
 from tests.web.population import traits
 from tests.web.test_aggregates import at, rows
 
@@ -113,7 +114,7 @@ def test_flow_outcomes_match_rows(populated: Engine, clock: FrozenClock) -> None
     for since in (None, now - timedelta(days=9, hours=5), midnight):
         runs = {
             r["id"]: r
-            for r in rows(populated, "SELECT id, flow, status, entered_at FROM flow_runs")
+            for r in rows(populated, "SELECT id, flow, converted_at, entered_at FROM flow_runs")
             if r["flow"] == "welcome" and (since is None or at(r["entered_at"]) >= since)
         }
         with populated.connect() as conn:
@@ -129,7 +130,7 @@ def test_flow_outcomes_match_rows(populated: Engine, clock: FrozenClock) -> None
                 detail = e["detail"] if isinstance(e["detail"], dict) else json.loads(e["detail"])
                 key = (e["step"], e["kind"], e["outcome"], detail.get("reason"))
                 expected[(*key, "entries")] += 1
-                expected[(*key, "converted")] += runs[e["run_id"]]["status"] == "converted"
+                expected[(*key, "converted")] += runs[e["run_id"]]["converted_at"] is not None
         assert +found == +expected
         by_status = Counter(
             (d.step, d.channel, d.content, d.status, d.reason) for d in sent for _ in range(d.count)
@@ -142,3 +143,57 @@ def test_flow_outcomes_match_rows(populated: Engine, clock: FrozenClock) -> None
             if d["run_id"] in runs
         )
         assert sum(by_status.values()) > 0
+
+
+def goal_conversions(engine: Engine, catalog: Catalog) -> dict[int, bool]:
+    """Per entered run, from the rows alone: did its goal hold within its window?
+
+    The example flows' goals are a stage (or an event nobody sends here): reached if the
+    profile entered the stage no later than the window's end, before the run or during it
+    (the goal then holds at once) or after its steps ended.
+    """
+    entries = {
+        (r["profile_id"], r["stage"]): at(r["entered_at"])
+        for r in rows(engine, "SELECT profile_id, stage, entered_at FROM stage_entries")
+    }
+    out = {}
+    sql = "SELECT id, flow, profile_id, entered_at FROM flow_runs WHERE status != 'skipped'"
+    for run in rows(engine, sql):
+        goal = catalog.flows[run["flow"]].goal
+        assert goal is not None
+        stage = getattr(goal.condition, "stage", None)
+        reached = entries.get((run["profile_id"], stage))
+        out[run["id"]] = reached is not None and reached <= at(run["entered_at"]) + goal.within
+    return out
+
+
+def test_conversions_count_the_goal_after_the_last_step(
+    populated: Engine, catalog: Catalog
+) -> None:
+    expected = goal_conversions(populated, catalog)
+    stored = rows(populated, "SELECT id, flow, status, converted_at FROM flow_runs")
+    runs = {r["id"]: r for r in stored}
+    assert {i: runs[i]["converted_at"] is not None for i in expected} == expected
+    # Some runs converted after their steps had ended (the welcome email, days before).
+    late = [i for i, hit in expected.items() if hit and runs[i]["status"] != "converted"]
+    assert any(runs[i]["flow"] == "welcome" for i in late)
+    with populated.connect() as conn:
+        pages = {f: flow_service.flow_page(conn, catalog, f, None, 0) for f in catalog.flows}
+        overview = {s.flow: s for s in service.overview(conn, catalog, START, 0).flows}
+    for flow, page in pages.items():
+        converted = sum(hit for i, hit in expected.items() if runs[i]["flow"] == flow)
+        assert page.converted == overview[flow].converted == converted
+        assert page.conversion is not None
+        # A step's converted runs: those of its journey entries whose run converted.
+        by_step: Counter[str] = Counter()
+        sql = "SELECT run_id, step, kind, outcome FROM journey_entries"
+        for e in rows(populated, sql):
+            if (
+                runs[e["run_id"]]["flow"] == flow
+                and e["step"] is not None
+                and e["kind"] != "variant"  # shown with the variant's first child
+                and e["outcome"] not in ("timed out", "target reached")  # second visits
+            ):
+                by_step[e["step"]] += expected.get(e["run_id"], False)
+        shown = {row.key: row.converted for row in page.steps if row.kind != "variant"}
+        assert {k: n for k, n in shown.items() if n} == +by_step
