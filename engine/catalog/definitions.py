@@ -105,6 +105,12 @@ class Goal(Definition):
         split = {"condition": {k: v for k, v in data.items() if k != "within"}}
         return split | ({"within": data["within"]} if "within" in data else {})
 
+    def describe(self) -> str:
+        """`stage activation within 14d`, as the dashboard and the demo show it."""
+        condition = self.condition.model_dump(exclude_defaults=True, by_alias=True)
+        what = ", ".join(f"{k} {v}" for k, v in condition.items())
+        return f"{what} within {self.within.days}d" if self.within.days else what
+
 
 class Experiment(Definition):
     """A split of the flow's entrants between variants, weights in percent; the first

@@ -44,6 +44,12 @@ def run(*, users: int, days: int, seed: int, serve: bool, port: int, content: Pa
     report.write_text(render_html(summary, facts), encoding="utf-8")
     typer.echo(f"\n{demo.events:,} events and {demo.requests:,} requests in {elapsed:.0f} s")
     typer.echo(f"Report: {report}   Emails: {demo.settings.outbox_dir}")
+    if not serve:
+        typer.echo(
+            "Explore it in the dashboard (journey map, flows, experiments, profiles): run "
+            f"`parcours demo --serve`, then open http://127.0.0.1:{port}/dashboard "
+            f"with the admin key {ADMIN_KEY}"
+        )
     if serve:
         _serve(demo, port)
     return 0

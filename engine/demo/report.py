@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -17,10 +18,24 @@ from engine.audience.repository import stage_entries
 from engine.catalog.catalog import Catalog
 from engine.experiments.schemas import ExperimentResults
 from engine.experiments.service import experiment_results, known_experiments
-from engine.flows.repository import deliveries
-from engine.ingest.repository import profiles
+from engine.flows.repository import deliveries, runs
+from engine.ingest.repository import events, profiles
 
 NO_PERSONA = "(no persona)"
+
+
+@dataclass(frozen=True)
+class FlowSummary:
+    """Which flow helps: its entrants, how many reached its goal in time, what it sent."""
+
+    flow: str
+    goal: str | None
+    entered: int
+    converted: int  # runs whose goal held within its window, during or after the steps
+    deliveries: dict[str, int]  # status -> deliveries
+    emails_sent: int
+    opened: int  # emails opened at least once
+    clicked: int  # emails with at least one click
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class Summary:
     funnel: dict[str, dict[str, int]]  # persona -> stage -> profiles that entered it
     channels: dict[str, dict[str, int]]  # channel -> status -> deliveries
     experiments: list[ExperimentResults]
+    flows: list[FlowSummary]
 
 
 def summarize(conn: Connection, catalog: Catalog, now: datetime) -> Summary:
@@ -53,7 +69,53 @@ def summarize(conn: Connection, catalog: Catalog, now: datetime) -> Summary:
     ):
         channels.setdefault(channel, {})[status] = count
     results = [experiment_results(conn, catalog, key, now) for key in known_experiments(catalog)]
-    return Summary([s.stage for s in catalog.stages], personas, funnel, channels, results)
+    stages = [s.stage for s in catalog.stages]
+    return Summary(stages, personas, funnel, channels, results, _flows(conn, catalog))
+
+
+def _flows(conn: Connection, catalog: Catalog) -> list[FlowSummary]:
+    entered: dict[str, int] = dict(
+        conn.execute(select(runs.c.flow, func.count()).group_by(runs.c.flow)).all()
+    )
+    converted: dict[str, int] = dict(
+        conn.execute(
+            select(runs.c.flow, func.count())
+            .where(runs.c.converted_at.is_not(None))
+            .group_by(runs.c.flow)
+        ).all()
+    )
+    sent: dict[str, dict[str, int]] = {}
+    emails: dict[str, int] = {}
+    for flow, channel, status, count in conn.execute(
+        select(deliveries.c.flow, deliveries.c.channel, deliveries.c.status, func.count()).group_by(
+            deliveries.c.flow, deliveries.c.channel, deliveries.c.status
+        )
+    ):
+        by_status = sent.setdefault(flow, {})
+        by_status[status] = by_status.get(status, 0) + count
+        if channel == "email" and status == "sent":
+            emails[flow] = count
+    engaged: dict[tuple[str, str], set[Any]] = {}
+    for name, properties in conn.execute(
+        select(events.c.name, events.c.properties).where(
+            events.c.name.in_(("email_opened", "email_clicked"))
+        )
+    ):
+        key = (str(properties.get("flow")), name)
+        engaged.setdefault(key, set()).add(properties.get("delivery_id"))
+    return [
+        FlowSummary(
+            flow=name,
+            goal=flow.goal.describe() if flow.goal else None,
+            entered=entered.get(name, 0),
+            converted=converted.get(name, 0),
+            deliveries=sent.get(name, {}),
+            emails_sent=emails.get(name, 0),
+            opened=len(engaged.get((name, "email_opened"), ())),
+            clicked=len(engaged.get((name, "email_clicked"), ())),
+        )
+        for name, flow in sorted(catalog.flows.items())
+    ]
 
 
 def _pct(value: float | None) -> str:
@@ -92,6 +154,7 @@ def render_text(summary: Summary) -> str:
     for persona, total in sorted(summary.personas.items(), key=lambda kv: -kv[1]):
         cells = "".join(f"{summary.funnel[persona].get(s, 0):>12,}" for s in summary.stages)
         lines.append(f"{persona:<20}{total:>9,}{cells}")
+    lines += ["", *stall_lines(summary), "", *flow_lines(summary)]
     lines += ["", "Deliveries per channel"]
     for channel, statuses in sorted(summary.channels.items()):
         parts = ", ".join(f"{status} {count:,}" for status, count in sorted(statuses.items()))
@@ -99,6 +162,58 @@ def render_text(summary: Summary) -> str:
     for result in summary.experiments:
         lines += ["", *experiment_lines(result)]
     return "\n".join(lines)
+
+
+def continuing(summary: Summary, persona: str) -> list[tuple[str, str, float | None]]:
+    """(stage, next stage, share of the stage's profiles that entered the next one)."""
+    counts = summary.funnel[persona]
+    return [
+        (a, b, counts.get(b, 0) / counts[a] if counts.get(a) else None)
+        for a, b in pairwise(summary.stages)
+    ]
+
+
+def stall_lines(summary: Summary) -> list[str]:
+    """Where users stall: stage-to-stage conversion per persona, and its biggest drop."""
+    header = f"{'persona':<20}" + "".join(f"{'-> ' + b:>15}" for b in summary.stages[1:])
+    lines = ["Where users stall (share of each stage's profiles that reached the next)", header]
+    drops = []
+    for persona, _ in sorted(summary.personas.items(), key=lambda kv: -kv[1]):
+        steps = continuing(summary, persona)
+        lines.append(f"{persona:<20}" + "".join(f"{_share(r):>15}" for _, _, r in steps))
+        known = [(r, a, b) for a, b, r in steps if r is not None]
+        if known:
+            rate, a, b = min(known)
+            drops.append(f"  {persona}: {a} -> {b} ({rate:.0%} continue)")
+    return [*lines, "Biggest drop per persona:", *drops]
+
+
+def flow_lines(summary: Summary) -> list[str]:
+    """Which flow helps: entrants, goal conversions, and what its emails got."""
+    lines = [
+        "Flows (converted: the goal held within its window, during or after the steps)",
+        f"{'flow':<22}{'entered':>9}{'converted':>16}{'emails':>8}{'opened':>13}{'clicked':>13}",
+    ]
+    for f in summary.flows:
+        converted = f"{f.converted:,} {_share(_ratio(f.converted, f.entered))}" if f.goal else "-"
+        lines.append(
+            f"{f.flow:<22}{f.entered:>9,}{converted:>16}{f.emails_sent:>8,}"
+            f"{f'{f.opened:,} ' + _share(_ratio(f.opened, f.emails_sent)):>13}"
+            f"{f'{f.clicked:,} ' + _share(_ratio(f.clicked, f.emails_sent)):>13}"
+        )
+    for f in summary.flows:
+        if f.deliveries:
+            parts = ", ".join(f"{status} {n:,}" for status, n in sorted(f.deliveries.items()))
+            lines.append(f"  {f.flow}: goal {f.goal or '(none)'}; deliveries {parts}")
+    return lines
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _share(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
 
 
 def render_html(summary: Summary, facts: dict[str, Any]) -> str:
@@ -114,7 +229,16 @@ def render_html(summary: Summary, facts: dict[str, Any]) -> str:
     experiments = "".join(
         f"<pre>{escape(chr(10).join(experiment_lines(r)))}</pre>" for r in summary.experiments
     )
-    return _PAGE.format(stats=stats, funnel=funnel, channels=channels, experiments=experiments)
+    stalls = f"<pre>{escape(chr(10).join(stall_lines(summary)))}</pre>"
+    flows = f"<pre>{escape(chr(10).join(flow_lines(summary)))}</pre>"
+    return _PAGE.format(
+        stats=stats,
+        funnel=funnel,
+        stalls=stalls,
+        flows=flows,
+        channels=channels,
+        experiments=experiments,
+    )
 
 
 def _funnel_html(summary: Summary) -> str:
@@ -143,6 +267,8 @@ h1{{font-size:1.6em}} td{{padding:.2em 1em}} pre{{background:#f3f4f6;padding:1em
 ul{{list-style:none;padding:0;display:flex;gap:2em}}</style></head><body>
 <h1>Parcours demo: 30 days of onboarding</h1><ul>{stats}</ul>
 <h2>Stage funnel per persona</h2>{funnel}
+<h2>Where users stall</h2>{stalls}
+<h2>Which flow helps</h2>{flows}
 <h2>Deliveries per channel</h2><table>{channels}</table>
 <h2>Experiments</h2>{experiments}
 </body></html>"""

@@ -9,12 +9,16 @@ as a SaaS frontend would.
 
 from __future__ import annotations
 
+import email
+import email.message
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
@@ -39,6 +43,7 @@ STEP = timedelta(hours=12)
 WRITE_KEY = "demo-write-key"
 ADMIN_KEY = "demo-admin-key-0123456789"
 INAPP_SECRET = "demo-inapp-secret"
+_TRACKED = re.compile(r"https?://[^\s\"'<>]+/v1/t/[oc]/[A-Za-z0-9_.=-]+")
 POLL_DAYS = (0, 3)  # days after signup on which a user's app shows in-app items
 
 
@@ -61,6 +66,7 @@ class DemoRun:
     users: list[SimUser] = field(default_factory=list)
     requests: int = 0
     events: int = 0
+    emails_read: int = 0  # the newest delivery id whose email the recipients have seen
 
 
 def settings_for(config: DemoConfig) -> Settings:
@@ -111,6 +117,7 @@ def _step(run: DemoRun, http: httpx.Client, rng: random.Random, at: datetime) ->
         day = (at - user.signup_at).days
         messages += [m | {"userId": user.user_id} for m in day_events(user, rng, day)]
     _send(run, http, messages, at)
+    _read_emails(run, http, rng)
     later = [u for u in active if (at - u.signup_at).days in POLL_DAYS and rng.random() < 0.5]
     viewers = due + later
     for user in viewers:
@@ -132,6 +139,37 @@ def _send(run: DemoRun, http: httpx.Client, messages: list[dict[str, Any]], at: 
         response.raise_for_status()
         run.requests += 1
         run.events += len(chunk)
+
+
+def _read_emails(run: DemoRun, http: httpx.Client, rng: random.Random) -> None:
+    """Recipients open the emails sent since the last step (the open pixel) and some click
+    their first link, through the tracking routes, as a mail client would."""
+    by_address = {u.traits["email"]: u for u in run.users}
+    outbox = run.settings.outbox_dir
+    new = sorted(
+        (int(path.stem), path) for path in outbox.glob("*.eml") if int(path.stem) > run.emails_read
+    )
+    for delivery_id, path in new:
+        run.emails_read = max(run.emails_read, delivery_id)
+        message = email.message_from_bytes(path.read_bytes())
+        user = by_address.get(str(message["To"]))
+        if user is None or rng.random() >= user.persona.reads:
+            continue
+        links = _TRACKED.findall(_html_of(message))
+        opens = [link for link in links if "/v1/t/o/" in link]
+        clicks = [link for link in links if "/v1/t/c/" in link]
+        for link in opens[:1] + (clicks[:1] if rng.random() < 1 / 3 else []):
+            http.get(urlsplit(link).path)
+            run.requests += 1
+
+
+def _html_of(message: email.message.Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
 
 
 def _use_inapp(run: DemoRun, http: httpx.Client, user: SimUser, rng: random.Random) -> None:

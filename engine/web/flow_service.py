@@ -96,7 +96,7 @@ def flow_page(
         description=flow.description,
         trigger=f"{trigger.kind} {getattr(trigger, trigger.kind)}",
         audience=list(flow.audience),
-        goal=_goal(flow.goal),
+        goal=flow.goal.describe() if flow.goal else None,
         experiment=flow.experiment.key if flow.experiment else None,
         runs=runs,
         converted=converted,
@@ -106,14 +106,6 @@ def flow_page(
         failures=repo.recent_failures(conn, flow_name),
         days=days,
     )
-
-
-def _goal(goal: Any) -> str | None:
-    if goal is None:
-        return None
-    condition = goal.condition.model_dump(exclude_defaults=True, by_alias=True)
-    what = ", ".join(f"{k} {v}" for k, v in condition.items())
-    return f"{what} within {goal.within.days}d" if goal.within.days else what
 
 
 def _variant_entries(rows: list[StepRow]) -> list[StepRow]:

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.demo.population import PERSONAS, population
-from engine.demo.report import summarize
+from engine.demo.report import continuing, summarize
 from engine.demo.runner import START, DemoConfig, run_demo
-from engine.flows.repository import deliveries
+from engine.flows.repository import deliveries, runs
 from engine.ingest.repository import events
 from tests.conftest import ROOT
 
@@ -43,6 +43,28 @@ def test_a_small_demo_adds_up(tmp_path: Path) -> None:
     assert summary.funnel
     assert all(f.get("signup", 0) > 0 for f in summary.funnel.values())
     assert summary.experiments[0].experiment == "welcome-tutorial-first"
+    with demo.engine.connect() as conn:
+        run_rows = conn.execute(select(runs.c.flow, runs.c.converted_at)).all()
+        engaged = conn.execute(
+            select(events.c.name, events.c.properties).where(
+                events.c.name.in_(("email_opened", "email_clicked"))
+            )
+        ).all()
+    flows = {f.flow: f for f in summary.flows}
+    for name, flow in flows.items():  # each figure against a count of the rows in Python
+        assert flow.entered == sum(1 for f, _ in run_rows if f == name)
+        assert flow.converted == sum(1 for f, at in run_rows if f == name and at is not None)
+        for kind, figure in (("email_opened", flow.opened), ("email_clicked", flow.clicked)):
+            opened = {p["delivery_id"] for n, p in engaged if n == kind and p["flow"] == name}
+            assert figure == len(opened)
+        assert flow.clicked <= flow.emails_sent
+    assert flows["welcome"].opened > 0  # recipients open through the tracking pixel
+    beginners = summary.funnel["beginner_marketer"]
+    assert continuing(summary, "beginner_marketer")[2] == (
+        "first_login",
+        "activation",
+        beginners.get("activation", 0) / beginners["first_login"],
+    )
 
 
 def test_the_command_prints_the_summary_and_writes_the_report(
@@ -55,6 +77,10 @@ def test_the_command_prints_the_summary_and_writes_the_report(
     result = CliRunner().invoke(app, ["demo", "--users", "40", "--days", "6"])
     assert result.exit_code == 0, result.output
     assert "Stage funnel per persona" in result.output
+    assert "Where users stall" in result.output
+    assert "Biggest drop per persona:" in result.output
+    assert "Flows (converted:" in result.output
+    assert "parcours demo --serve" in result.output
     # not a terminal: no progress bar, so no lone `days` label
     assert not [line for line in result.output.splitlines() if line.startswith("days")]
     assert "experiment welcome-tutorial-first" in result.output
