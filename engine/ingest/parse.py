@@ -24,7 +24,7 @@ from engine.ingest.schemas import (
     AnyMessage,
     lacks_an_id,
 )
-from engine.ingest.values import find_problem, shown
+from engine.ingest.values import field_path, find_problem, join_field, shown
 
 _INT_RANGE = range(-(2**63), 2**64)  # what orjson reads as an int; beyond, a float
 
@@ -97,7 +97,7 @@ def parse_batch(body: dict[str, Any]) -> Parsed:
     shared_context = context if isinstance(context, dict) else None
     problem = find_problem(shared_context, 2)
     if problem is not None:
-        return _reject_whole(body, _path("context", problem[0]), problem[1])
+        return _reject_whole(body, field_path("context", problem[0]), problem[1])
     try:
         validated: list[AnyMessage | list[ItemError]] = list(BATCH_ADAPTER.validate_python(items))
     except ValidationError:
@@ -145,7 +145,7 @@ def _storable(
     problem = find_problem(item) if isinstance(item, dict) else None
     if problem is None:
         return outcome
-    return [ItemError(_path(prefix, problem[0]), problem[1], index)]
+    return [ItemError(field_path(prefix, problem[0]), problem[1], index)]
 
 
 def _with_defaults(
@@ -160,28 +160,16 @@ def _with_defaults(
 
 def _item_error(prefix: str, err: Any, message_type: Any, index: int | None) -> ItemError:
     if err["type"] == "union_tag_not_found":
-        return ItemError(_join(prefix, "type"), "type is required", index)
+        return ItemError(join_field(prefix, "type"), "type is required", index)
     if err["type"] == "union_tag_invalid":
         expected = ", ".join(MESSAGE_TYPES)
         text = f"unknown type {shown(repr(message_type))} (expected one of {expected})"
-        return ItemError(_join(prefix, "type"), text, index)
-    return ItemError(_field_path(prefix, err["loc"], message_type), err["msg"], index)
+        return ItemError(join_field(prefix, "type"), text, index)
+    return ItemError(_loc_path(prefix, err["loc"], message_type), err["msg"], index)
 
 
-def _field_path(prefix: str, loc: tuple[Any, ...], message_type: Any) -> str:
+def _loc_path(prefix: str, loc: tuple[Any, ...], message_type: Any) -> str:
     parts = list(loc)
     if parts and parts[0] in (message_type, "page"):  # the discriminator tag pydantic adds
         parts = parts[1:]
-    return _path(prefix, parts) if parts else _join(prefix, "type")
-
-
-def _path(prefix: str, parts: list[Any]) -> str:
-    """`batch[3]` + ["properties", "tags", 0] -> `batch[3].properties.tags[0]`."""
-    path = prefix
-    for part in parts:
-        path = f"{path}[{part}]" if isinstance(part, int) else _join(path, str(part))
-    return path
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
+    return field_path(prefix, parts) if parts else join_field(prefix, "type")

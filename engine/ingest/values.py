@@ -84,6 +84,18 @@ def text_problem(text: str) -> str | None:
     return None
 
 
+def field_path(prefix: str, parts: list[Any]) -> str:
+    """`batch[3]` + ["properties", "tags", 0] -> `batch[3].properties.tags[0]`."""
+    path = prefix
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else join_field(path, str(part))
+    return path
+
+
+def join_field(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
 def shown(key: str) -> str:
     """A key as an error message can carry it: escaped, and cut if long."""
     safe = key.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")
@@ -99,8 +111,7 @@ class StorableBody(BaseModel):
     def _storable(cls, data: Any) -> Any:
         problem = find_problem(data)
         if problem is not None:
-            path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem[0])
-            raise ValueError(f"{path.lstrip('.') or 'body'}: {problem[1]}")
+            raise ValueError(f"{field_path('', problem[0]) or 'body'}: {problem[1]}")
         return data
 
 

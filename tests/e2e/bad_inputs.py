@@ -70,6 +70,11 @@ def other(name: str, what: str, path: str, status: int, **kwargs: Any) -> Case:
     return Case(name, what, status=status, stored=0, dead=0, path=path, **kwargs)
 
 
+def single(name: str, what: str, path: str, body: str, field_name: str | None) -> Case:
+    """A single call (`/v1/track` ...): refused, kept as one dead letter."""
+    return Case(name, what, body.encode(), stored=0, names=field_name, path=path)
+
+
 def new_webhook(name: str, what: str, body: str) -> Case:
     """An admin JSON body FastAPI parses: refused as a whole, naming `body`."""
     headers = {**ADMIN, "Content-Type": "application/json"}
@@ -682,4 +687,39 @@ OTHER_ROUTES = [
     ),
 ]
 
-CORPUS = DEPTH + UNICODE + TIMES + NUMBERS + SHAPES + TYPES + HTTP + OTHER_ROUTES
+SINGLE_CALLS = [
+    single(
+        "identify too deep",
+        "nesting in a single call",
+        "/v1/identify",
+        f'{{"userId":"u","traits":{nest(80)}}}',
+        "traits" + ".a" * 63,
+    ),
+    single(
+        "page NaN",
+        "a NaN literal in a single call",
+        "/v1/page",
+        '{"userId":"u","properties":{"x":NaN}}',
+        "properties.x",
+    ),
+    single(
+        "alias year 9999",
+        "a time out of range in a single call",
+        "/v1/alias",
+        '{"userId":"u","previousId":"p","timestamp":"9999-01-01T00:00:00Z"}',
+        "timestamp",
+    ),
+    single(
+        "group surrogate",
+        "a lone surrogate in a single call",
+        "/v1/group",
+        '{"userId":"u","groupId":"g\\ud800"}',
+        "groupId",
+    ),
+    single(
+        "screen no ids", "neither userId nor anonymousId", "/v1/screen", '{"name":"s"}', "userId"
+    ),
+    Case("track body number", "a single call that is a number", b"7", stored=0, path="/v1/track"),
+]
+
+CORPUS = DEPTH + UNICODE + TIMES + NUMBERS + SHAPES + TYPES + SINGLE_CALLS + HTTP + OTHER_ROUTES

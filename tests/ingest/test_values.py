@@ -1,0 +1,53 @@
+"""The storage bounds of message values, as plain values (no database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from engine.ingest.values import MAX_DEPTH, as_dead_letter, body_text, find_problem
+
+
+def nest(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def test_depth_is_bounded_at_max_depth_levels() -> None:
+    assert find_problem(nest(MAX_DEPTH)) is None
+    found = find_problem(nest(MAX_DEPTH + 1))
+    assert found == (["a"] * MAX_DEPTH, f"nests objects and arrays deeper than {MAX_DEPTH} levels")
+
+
+def test_the_path_names_list_positions_and_escaped_keys() -> None:
+    value = {"ok": [1, "fine", {"k\x00": 2}]}
+    reason = "the key contains a NUL character (\\u0000)"
+    assert find_problem(value) == (["ok", 2, "k\\u0000"], reason)
+    assert find_problem({"s": ["\ud800"]}) == (
+        ["s", 0],
+        "contains a lone surrogate (\\ud800-\\udfff), which is not Unicode text",
+    )
+    assert find_problem({"x": float("nan")}) == (["x"], "must be a finite number")
+    assert find_problem({"x": 1e308, "y": "漢字 👍", "z": 2**70, "w": None}) is None
+
+
+def test_a_dead_letter_is_json_when_it_can_be_and_ascii_text_otherwise() -> None:
+    assert as_dead_letter({"a": [1]}, b"") == ({"a": [1]}, None)
+    payload, raw = as_dead_letter({"k": "\x00\ud800", "n": float("inf")}, b"")
+    assert payload is None
+    assert raw is not None
+    assert raw.isascii()
+    assert raw == '{"k": "\\u0000\\ud800", "n": Infinity}'
+
+
+def test_an_item_too_deep_to_write_back_is_kept_as_the_request_body() -> None:
+    body = b'{"batch":[' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"]}"  # orjson reads it
+    item = orjson.loads(body)["batch"][0]
+    assert as_dead_letter(item, body) == (None, body.decode())  # json.dumps recurses too deep
+
+
+def test_body_text_has_no_nul_and_no_bad_utf8() -> None:
+    assert body_text(b"a\x00b\xff") == "a\ufffdb\ufffd"
