@@ -4,17 +4,39 @@ from __future__ import annotations
 
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import typer
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
 
 from engine.config import Settings
 from engine.errors import ConfigurationError
 from engine.scheduler.jobs import schedule
 
-app = typer.Typer(help="Parcours: onboarding automation engine.", no_args_is_help=True)
+
+class _Commands(TyperGroup):
+    """Every command: refused settings and an unusable database are one message naming
+    what to fix, exit 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            typer.echo(exc.message, err=True)
+            raise typer.Exit(2) from None
+        except OperationalError as exc:
+            reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            typer.echo(f"cannot use the database of PARCOURS_DATABASE_URL: {reason}", err=True)
+            raise typer.Exit(2) from None
+
+
+app = typer.Typer(
+    cls=_Commands, help="Parcours: onboarding automation engine.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 experiments_app = typer.Typer(help="Experiment results.", no_args_is_help=True)
@@ -41,18 +63,13 @@ def main(
 ) -> None:
     """Parcours: onboarding automation engine.
 
-    Every command starts from valid settings: a bad variable is one message, exit 2."""
-    _settings(check_secrets=False)
+    Every command starts from valid settings, even those that read none."""
+    Settings()
 
 
-def _settings(*, check_secrets: bool = True) -> Settings:
-    try:
-        settings = Settings()
-        if check_secrets:
-            settings.check_secrets()
-    except ConfigurationError as exc:
-        typer.echo(exc.message, err=True)
-        raise typer.Exit(2) from None
+def _settings() -> Settings:
+    settings = Settings()
+    settings.check_secrets()
     return settings
 
 

@@ -1,3 +1,4 @@
+import socket
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,19 @@ def test_an_email_transport_without_its_url_is_refused_naming_it(
     assert result.exit_code == 2
     assert result.output.startswith(f"invalid settings: {variable} must ")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["worker"], ["serve"]])
+def test_an_unreachable_database_is_one_message_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://parcours:s3cret-pw@127.0.0.1:{port}/parcours"
+    monkeypatch.setenv("PARCOURS_DATABASE_URL", url)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2
+    assert result.output.startswith("cannot use the database of PARCOURS_DATABASE_URL: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "s3cret-pw" not in result.output
