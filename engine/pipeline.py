@@ -15,7 +15,7 @@ data arriving late inside a folded experiment window is caught here too
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -88,7 +88,7 @@ def process_time_passed(
             changes = time_passed(conn, catalog, now, after)
             if not changes:
                 return total
-            total.add(*_process_changes(conn, catalog, changes, [], [], [], now, guardrails))
+            total.add(*_process_changes(conn, catalog, changes, [], [], {}, now, guardrails))
         after = max(changes)
 
 
@@ -98,7 +98,7 @@ def _process_changes(
     changes: Mapping[int, ProfileChange],
     events: Sequence[Occurrence],
     late_events: Sequence[Written],
-    touched: Iterable[int],
+    touched: Mapping[int, ProfileChange],
     now: datetime,
     guardrails: Guardrails,
 ) -> tuple[AudienceResult, RuntimeResult]:
@@ -111,7 +111,8 @@ def _process_changes(
     late = [*late_events, *_late_audience_rows(changes, audience, settled(now))]
     refold_late_data(conn, catalog, late, now)
     occurrences = [*events, *(Occurrence(*o) for o in audience.occurrences)]
-    runtime = handle_occurrences(conn, catalog, occurrences, now, touched, guardrails)
+    changed = {pid: change.dependencies for pid, change in touched.items()}
+    runtime = handle_occurrences(conn, catalog, occurrences, now, changed, guardrails)
     publish_occurrences(conn, catalog, audience.occurrences, now)
     return audience, runtime
 

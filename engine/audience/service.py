@@ -19,6 +19,7 @@ from engine.audience import repository as repo
 from engine.audience.evaluate import AudienceUpdate, ProfileFacts, update_audience
 from engine.catalog.catalog import Catalog
 from engine.catalog.dependencies import Dependencies, dependencies
+from engine.catalog.internal_events import SEGMENT_ENTERED, SEGMENT_EXITED, STAGE_ENTERED
 from engine.ml.scoring import model_dependencies, model_uses
 from engine.store.bulk import BulkWriter
 from engine.store.events import insert_events
@@ -102,7 +103,7 @@ class _Writes:
         uid = profile.user_id
         for stage, entered_at in update.entered_stages.items():
             self.entries.append({"profile_id": pid, "stage": stage, "entered_at": entered_at})
-            self.internal.append(_Internal(pid, uid, "stage_entered", "stage", stage, "once", at))
+            self.internal.append(_Internal(pid, uid, STAGE_ENTERED, "stage", stage, "once", at))
         for segment in sorted(update.entered_segments):
             times = profile.known_segments.get(segment, 0) + 1
             if times > 1:
@@ -110,13 +111,13 @@ class _Writes:
             else:
                 self.new_members.append({"profile_id": pid, "segment": segment, "entered_at": at})
             self.internal.append(
-                _Internal(pid, uid, "segment_entered", "segment", segment, str(times), at)
+                _Internal(pid, uid, SEGMENT_ENTERED, "segment", segment, str(times), at)
             )
         for segment in sorted(update.exited_segments):
             times = profile.known_segments[segment]
             self.exits.append({"pid": pid, "seg": segment, "at": at})
             self.internal.append(
-                _Internal(pid, uid, "segment_exited", "segment", segment, str(times), at)
+                _Internal(pid, uid, SEGMENT_EXITED, "segment", segment, str(times), at)
             )
         if update.primary_persona != profile.persona:
             self.personas[pid] = update.primary_persona

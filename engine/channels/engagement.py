@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.internal_events import EMAIL_CLICKED, EMAIL_OPENED, UNSUBSCRIBED
 from engine.channels import links
 from engine.channels.suppressions import suppress
 from engine.flows.repository import deliveries
@@ -41,7 +42,7 @@ def unsubscribe(
         raise InvalidLink("this unsubscribe link is not valid")
     suppress(conn, payload["e"], "unsubscribe", now)
     message_id = f"unsubscribe:{payload['d']}"
-    _record(conn, catalog, payload["d"], "unsubscribed", message_id, now, guardrails)
+    _record(conn, catalog, payload["d"], UNSUBSCRIBED, message_id, now, guardrails)
 
 
 def opened(
@@ -55,7 +56,7 @@ def opened(
     payload = links.verify(secret, token.removesuffix(".gif"), links.OPEN)
     if payload is None:
         raise InvalidLink("this tracking link is not valid")
-    _record(conn, catalog, payload["d"], "email_opened", f"open:{payload['d']}", now, guardrails)
+    _record(conn, catalog, payload["d"], EMAIL_OPENED, f"open:{payload['d']}", now, guardrails)
 
 
 def clicked(
@@ -73,7 +74,7 @@ def clicked(
     url = str(payload["u"])
     digest = hashlib.sha256(url.encode()).hexdigest()[:12]
     message_id = f"click:{payload['d']}:{digest}"
-    _record(conn, catalog, payload["d"], "email_clicked", message_id, now, guardrails, url=url)
+    _record(conn, catalog, payload["d"], EMAIL_CLICKED, message_id, now, guardrails, url=url)
     return url
 
 

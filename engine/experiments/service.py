@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine
 
 from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Experiment, GlobalHoldout
+from engine.catalog.internal_events import EXPERIMENT_EXPOSED
 from engine.catalog.metrics import Metric
 from engine.errors import NotFound
 from engine.experiments import outcomes
@@ -74,7 +75,7 @@ __all__ = [
     "list_experiments",
 ]
 
-EXPOSED_EVENT = "experiment_exposed"
+EXPOSED_EVENT = EXPERIMENT_EXPOSED
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.internal_events import INAPP_KINDS
 from engine.flows.interpreter import Deliver, Note
 from engine.flows.writes import PlannedDelivery, RunWrites
 
-INAPP = ("tutorial", "tip")
+INAPP = INAPP_KINDS
 
 
 def record_decisions(

@@ -26,8 +26,9 @@ from engine.catalog.definitions import (
     SegmentTrigger,
     StageTrigger,
 )
-from engine.catalog.dependencies import cached_dependencies
+from engine.catalog.dependencies import Dependencies, cached_dependencies
 from engine.catalog.flowcheck import walk_steps
+from engine.catalog.internal_events import STAGE_ENTERED
 from engine.catalog.steps import BranchStep, WaitUntilStep
 from engine.experiments.service import assign, assign_global_holdout
 from engine.flows import repository as repo
@@ -77,14 +78,15 @@ def handle_occurrences(
     catalog: Catalog,
     occurrences: Iterable[Occurrence],
     now: datetime,
-    touched: Iterable[int] = (),
+    touched: Mapping[int, Dependencies | None] | None = None,
     guardrails: Guardrails = NO_GUARDRAILS,
 ) -> RuntimeResult:
     """End, wake and start the runs these occurrences concern.
 
-    `touched` are profiles that changed without an occurrence (an identify): their open
-    runs' goals and exit conditions are checked too.
+    `touched` are profiles that changed, with what changed (None: anything), occurrence or
+    not (an identify): their open runs' goals and exit conditions are checked too.
     """
+    touched = touched or {}
     items = list(occurrences)
     if not catalog.flows:
         return RuntimeResult()
@@ -98,8 +100,9 @@ def handle_occurrences(
     context = RunContext(conn, catalog, now, profiles, open_runs, guardrails)
     for run in list(context.open_runs):
         context.check_end(run)
+    changed = _changes(items, touched)
     for run in context.awaiting_goal:
-        context.check_goal(run)
+        context.check_goal(run, changed.get(run["profile_id"], Dependencies()))
     for occurrence in items:
         for run in context.waiting_for(occurrence):
             context.wake(run, "target")
@@ -108,6 +111,24 @@ def handle_occurrences(
             context.start(flow, occurrence.profile_id)
     context.flush()
     return context.result
+
+
+def _changes(
+    occurrences: Iterable[Occurrence], touched: Mapping[int, Dependencies | None]
+) -> dict[int, Dependencies | None]:
+    """What changed per profile: the batch's changes and its occurrences (a stage entered
+    or a segment joined changes that stage or segment)."""
+    changed = dict(touched)
+    for o in occurrences:
+        stage, segment = o.properties.get("stage"), o.properties.get("segment")
+        found = Dependencies(
+            event_names=frozenset({o.name}),
+            stages=frozenset({str(stage)} if o.name == STAGE_ENTERED else ()),
+            segments=frozenset({str(segment)} if o.name.startswith("segment_") else ()),
+        )
+        before = changed.get(o.profile_id, Dependencies())
+        changed[o.profile_id] = None if before is None else before | found
+    return changed
 
 
 def triggered_flows(catalog: Catalog, occurrence: Occurrence) -> list[Flow]:
@@ -406,10 +427,22 @@ class RunContext:
             return True
         return False
 
-    def check_goal(self, run: dict[str, Any]) -> None:
+    def check_goal(self, run: dict[str, Any], changed: Dependencies | None) -> None:
         """Convert an ended run whose goal is reached inside its window: the flow's
         conversion counts the goal, not only the runs it ended (the last step is often an
-        email sent days before the user activates)."""
+        email sent days before the user activates).
+
+        Only when `changed` (None: anything) can alter the goal, so a profile whose run
+        ended is not evaluated on every later event of its goal window.
+        """
+        goal = self.flow_of(run).goal
+        if goal is None:
+            return
+        reads = cached_dependencies(goal.condition)
+        if changed is not None and not (
+            reads.time_relative or reads.models or reads.overlaps(changed)
+        ):
+            return
         if not self._goal_reached(run):
             return
         run["converted_at"], run["goal_until"] = self.now, None

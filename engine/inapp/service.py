@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.internal_events import INAPP_OUTCOMES, inapp_outcome
 from engine.compare import same_secret
 from engine.errors import BadRequest, NotFound
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
@@ -24,7 +25,7 @@ from engine.ingest.schemas import Track
 from engine.pipeline import process_messages
 from engine.profiles.repository import find_profile_id
 
-OUTCOMES = ("seen", "completed", "dismissed")
+OUTCOMES = INAPP_OUTCOMES
 FINAL = ("completed", "dismissed")
 
 
@@ -71,7 +72,7 @@ def record_outcome(
     content = item["content"]
     event = Track(
         type="track",
-        event=f"{item['kind']}_{outcome}",
+        event=inapp_outcome(item["kind"], outcome),
         messageId=f"inapp:{item_id}:{outcome}",
         userId=user_id,
         timestamp=now,

@@ -28,6 +28,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from engine.catalog.internal_events import INTERNAL_EVENTS
+
 Matrix = npt.NDArray[np.float64]
 _MISSING: Any = object()
 ColumnKind = Literal["numeric", "numeric_missing", "category", "other", "missing", "event"]
@@ -250,16 +252,24 @@ class SpecOptions:
 
     min_share: a trait, event or stage must concern at least this share of profiles.
     max_categories: most frequent values one-hot encoded per categorical trait.
-    max_distinct: a text trait with more distinct values than this, whose frequent values
-        cover little of it, is an identifier (email, name) and is left out.
+    max_distinct, max_unique_share: a text trait is an identifier (email, name, company
+        name, free text) and is left out when it is nearly unique per profile — at least
+        `max_unique_share` of the profiles having it hold a value no other profile shares —
+        or when it has more than `max_distinct` values and its frequent ones cover less
+        than half of it. A category must be shared by at least two profiles.
     traits: only these trait keys (None: every suitable one); exclude: never these.
+    exclude_events: event names never used; by default the events Parcours writes itself
+        (in-app outcomes, email engagement, stage and segment changes...), so a model
+        learns who users are, not what the onboarding did to them.
     """
 
     min_share: float = 0.05
     max_categories: int = 10
     max_distinct: int = 50
+    max_unique_share: float = 0.5
     traits: frozenset[str] | None = None
     exclude: frozenset[str] = frozenset()
+    exclude_events: frozenset[str] = INTERNAL_EVENTS
     sample: int = 50_000
 
 
@@ -273,7 +283,8 @@ def infer_spec(obs: Observations, window_hours: float, options: SpecOptions) -> 
     events = tuple(
         name
         for j, name in enumerate(obs.event_names)
-        if int(np.count_nonzero(obs.event_counts[:, j] > 0)) >= need
+        if name not in options.exclude_events
+        and int(np.count_nonzero(obs.event_counts[:, j] > 0)) >= need
     )
     stages = tuple(
         name
@@ -326,9 +337,13 @@ def _categories(texts: list[str | None], options: SpecOptions) -> tuple[str, ...
     counts = Counter(t for t in texts if t is not None)
     if not counts or sum(counts.values()) < 0.9 * len(texts):
         return ()
+    present = sum(counts.values())
+    unique = sum(1 for count in counts.values() if count == 1)
     top = counts.most_common(options.max_categories)
-    covered = sum(count for _, count in top) / sum(counts.values())
-    if len(counts) > options.max_distinct and covered < 0.5:
-        return ()  # an identifier: emails, names, free text
-    floor = max(1, math.ceil(0.01 * len(texts)))
+    covered = sum(count for _, count in top) / present
+    if unique >= options.max_unique_share * present or (
+        len(counts) > options.max_distinct and covered < 0.5
+    ):
+        return ()  # an identifier: emails, names, company names, free text
+    floor = max(2, math.ceil(0.01 * len(texts)))
     return tuple(sorted(value for value, count in top if count >= floor))

@@ -15,7 +15,7 @@ other side of it than at ingestion, and stage hours agree to about a microsecond
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,8 +50,10 @@ def load_population(
     stages: Sequence[str],
     target_stage: str,
     max_events: int = 30,
+    exclude_events: Collection[str] = (),
 ) -> Population:
-    """Profiles that signed up before `signed_up_before`, with their first `window`."""
+    """Profiles that signed up before `signed_up_before`, with their first `window`; the
+    `max_events` most done events are counted, leaving out `exclude_events`."""
     signup = _signup(signed_up_before)
     rows = conn.execute(
         select(signup.c.profile_id, profiles.c.traits)
@@ -61,7 +63,7 @@ def load_population(
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     traits = [row[1] if isinstance(row[1], dict) else {} for row in rows]
     del rows
-    names = _frequent_events(conn, signup, window, max_events)
+    names = _frequent_events(conn, signup, window, max_events, exclude_events)
     counts = _event_counts(conn, signup, window, ids, names)
     wanted = tuple(dict.fromkeys([*stages, target_stage]))
     hours = _stage_hours(conn, signup, ids, wanted)
@@ -108,7 +110,7 @@ def _in_window(conn: Connection, signup: Any, window: timedelta) -> ColumnElemen
 
 
 def _frequent_events(
-    conn: Connection, signup: Any, window: timedelta, limit: int
+    conn: Connection, signup: Any, window: timedelta, limit: int, exclude: Collection[str]
 ) -> tuple[str, ...]:
     """The event names most profiles did in their window (candidates for features)."""
     profiles_doing = func.count(func.distinct(events.c.profile_id)).label("profiles")
@@ -116,6 +118,7 @@ def _frequent_events(
         select(events.c.name, profiles_doing)
         .select_from(signup.join(events, events.c.profile_id == signup.c.profile_id))
         .where(_in_window(conn, signup, window), events.c.name.is_not(None))
+        .where(events.c.name.not_in(sorted(exclude)))
         .group_by(events.c.name)
         .order_by(desc("profiles"), events.c.name)
         .limit(limit)

@@ -87,7 +87,7 @@ def run_discovery(engine: Engine, request: DiscoverRequest, now: datetime) -> Di
     # The target stage describes personas (their activation rate); it is not a feature.
     skipped = {SIGNUP_STAGE, request.target_stage}
     stages = [s.value.stage for s in definitions.stages if s.value.stage not in skipped]
-    population = _population(engine, request.window, stages, request.target_stage, now)
+    population = _population(engine, request, stages, now)
     spec = infer_spec(population.observations, _hours(request.window), request.features)
     matrix = encode(spec, population.observations)
     found = discover(matrix, request.clustering, spec.binary())
@@ -118,11 +118,17 @@ def run_discovery(engine: Engine, request: DiscoverRequest, now: datetime) -> Di
 
 
 def _population(
-    engine: Engine, window: timedelta, stages: list[str], target: str, now: datetime
+    engine: Engine, request: DiscoverRequest, stages: list[str], now: datetime
 ) -> Population:
+    window = request.window
     with engine.connect() as conn:
         population = load_population(
-            conn, signed_up_before=now - window, window=window, stages=stages, target_stage=target
+            conn,
+            signed_up_before=now - window,
+            window=window,
+            stages=stages,
+            target_stage=request.target_stage,
+            exclude_events=request.features.exclude_events,
         )
     if len(population.profile_ids) == 0:
         raise DiscoveryError(f"no profile signed up more than {_hours(window):g} hours ago yet")
@@ -189,6 +195,7 @@ def run_activation_training(engine: Engine, request: TrainRequest, now: datetime
             window=request.observe,
             stages=[s for s in before if s != SIGNUP_STAGE],
             target_stage=request.target_stage,
+            exclude_events=request.features.exclude_events,
         )
     spec, matrix, labels = _training_data(population, request)
     training = train_activation(matrix, labels, spec.columns(), request.options)

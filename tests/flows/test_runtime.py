@@ -131,6 +131,22 @@ def test_goal_reached_after_the_last_step_converts_the_run(tmp_path: Path) -> No
         assert [s["outcome"] for s in sim.journey("early")[0]["steps"]].count("goal reached") == 1
 
 
+def test_a_trait_goal_converts_an_ended_run_on_identify(tmp_path: Path) -> None:
+    flow = (
+        "flow: f\ntrigger: {event: go}\ngoal: {trait: plan, equals: pro, within: 3d}\n"
+        "steps: [{tip: shortcuts}]\n"
+    )
+    with sim_with(tmp_path, f=flow) as sim:
+        sim.identify("u", **BEGINNER)
+        sim.track("u", "go")
+        sim.advance("1d")
+        sim.track("u", "ping")  # nothing the goal reads
+        assert sim.journey("u")[0]["converted_at"] is None
+        sim.identify("u", plan="pro")
+        (run,) = sim.journey("u")
+        assert (run["status"], run["converted_at"]) == ("completed", sim.start + timedelta(days=1))
+
+
 def test_exit_condition_ends_the_run(tmp_path: Path) -> None:
     flow = (
         "flow: f\ntrigger: {stage: signup}\nexit_when: {trait: plan, equals: cancelled}\n"

@@ -126,3 +126,35 @@ def test_inferred_features_skip_identifiers_and_rare_traits() -> None:
     only = infer_spec(obs, 24.0, SpecOptions(traits=frozenset({"plan"})))
     assert not only.numeric
     assert [t.key for t in only.categorical] == ["plan"]
+
+
+def test_events_parcours_writes_are_not_features_by_default() -> None:
+    """Internal events that perfectly predict activation: a model must not learn them."""
+    n = 300
+    activated = np.arange(n) % 3 == 0
+    names = ("campaign_created", "tutorial_completed", "email_clicked", "segment_entered")
+    counts = np.zeros((n, len(names)))
+    counts[:, 0] = np.arange(n) % 2  # the app's own event, unrelated
+    counts[activated, 1:] = 1.0  # what the onboarding did, and how users answered it
+    obs = Observations([{} for _ in range(n)], names, counts, (), np.empty((n, 0)))
+    assert infer_spec(obs, 24.0, SpecOptions()).events == ("campaign_created",)
+    everything = infer_spec(obs, 24.0, SpecOptions(exclude_events=frozenset()))
+    assert everything.events == names  # opting in keeps them
+
+
+def test_nearly_unique_text_traits_are_identifiers_whatever_the_population() -> None:
+    n = 40  # fewer distinct values than max_distinct: the rule must not depend on it
+    traits = [
+        {
+            "company": {"name": f"Company {i}"},  # one profile each: an identifier
+            "team": f"team-{i % 4}",  # shared by ten profiles each
+            "city": "Paris" if i < 30 else f"town-{i}",  # mostly shared, some unique
+        }
+        for i in range(n)
+    ]
+    obs = Observations(traits, (), np.empty((n, 0)), (), np.empty((n, 0)))
+    spec = infer_spec(obs, 24.0, SpecOptions())
+    assert [(t.key, t.categories) for t in spec.categorical] == [
+        ("city", ("Paris",)),  # a value of one profile is never a category
+        ("team", ("team-0", "team-1", "team-2", "team-3")),
+    ]

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from engine.catalog.catalog import Catalog, load_catalog
+from engine.catalog.internal_events import INTERNAL_EVENTS
 from engine.clock import FrozenClock
 from engine.ml.commands import train_activation_command
 from engine.pipeline import process_time_passed
 from tests.conftest import WRITE_KEY
 from tests.ml.conftest import write
-from tests.ml.synthetic import population, store
+from tests.ml.synthetic import Event, population, store
 
 AT_RISK = "segment: at_risk\npriority: 50\nwhen:\n  activation_risk: {above: 0.6}\n"
 
@@ -65,6 +66,29 @@ def test_a_model_no_better_than_chance_is_not_saved(
     assert train_activation_command(content_dir, db_url, clock=clock, out=out) == 1
     assert "Not saved: ROC AUC" in out.getvalue()
     assert not (content_dir / "segments/models").exists()
+
+
+def test_what_parcours_did_is_not_learned(
+    db_engine: Engine, content_dir: Path, db_url: str, clock: FrozenClock
+) -> None:
+    """Every profile that later activates completed a tutorial and clicked an email on day
+    one, and each has its own company name: none of it may become a feature."""
+    sketches, _ = population(800, seed=11, activation="signal")
+    for i, sketch in enumerate(sketches):
+        sketch.traits["company"] = {**sketch.traits.get("company", {}), "name": f"Co {i}"}
+        if "activation" in sketch.stage_entries:
+            hour = sketch.signup_at + timedelta(hours=3)
+            sketch.events += [Event("tutorial_completed", hour), Event("email_clicked", hour)]
+    store(db_engine, sketches)
+    out = io.StringIO()
+    assert train_activation_command(content_dir, db_url, clock=clock, out=out) == 0, out.getvalue()
+    manifest = json.loads((content_dir / "segments/models/activation-v1/manifest.json").read_text())
+    features = manifest["features"]
+    assert "campaign_created" in features["events"]
+    assert not set(features["events"]) & INTERNAL_EVENTS
+    assert "company.name" not in [t["key"] for t in features["categorical"]]
+    columns = [c["column"] for c in manifest["coefficients"]]
+    assert not [c for c in columns if "tutorial" in c or "email_clicked" in c or "Co " in c]
 
 
 def send(client: TestClient, *messages: dict[str, Any]) -> None:
