@@ -1,9 +1,13 @@
-"""The one source of time. Tests and simulations swap in a `FrozenClock` and move it."""
+"""The one source of time. Tests and simulations swap in a `FrozenClock` and move it.
+
+Also where a profile's local time zone is found (`zone_of`), for quiet hours and dates.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -32,3 +36,15 @@ class FrozenClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+def zone_of(name: object, default: str = "UTC") -> ZoneInfo:
+    """The IANA zone `name` (a profile's `timezone` trait), else `default`, else UTC: an
+    unknown or malformed name is never an error."""
+    for candidate in (name, default):
+        if isinstance(candidate, str) and candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")

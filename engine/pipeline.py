@@ -3,8 +3,9 @@
     messages ─> ingest.store_messages ─┐
                                        ├─> audience.apply_changes ─> flows.handle_occurrences
     time passed ─> audience.tasks ─────┘   (stages, personas,        (start, wake, end runs;
-                  (profiles a window        internal events)          deliveries as rows)
-                   may have flipped)                                 ─> webhooks.publish
+                  (profiles a window        internal events;          deliveries as rows)
+                   may have flipped,        date_traits: when         ─> webhooks.publish
+                   date_traits due)         date conditions flip)
 
 Used by the ingestion API, the in-app outcome API, email engagement, the periodic
 re-evaluation and the testing kit, so a stage entered because time passed behaves exactly
@@ -21,8 +22,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
+from engine.audience.date_traits import due_changes, schedule_changes
 from engine.audience.service import AudienceResult, ProfileChange, apply_changes
-from engine.audience.tasks import time_passed
+from engine.audience.tasks import PAGE, time_passed
 from engine.catalog.catalog import Catalog
 from engine.experiments.late import STAGE_ENTRY, Written, refold_late_data, settled
 from engine.flows.service import Occurrence, RuntimeResult, handle_occurrences
@@ -80,16 +82,37 @@ def process_time_passed(
     engine: Engine, catalog: Catalog, now: datetime, guardrails: Guardrails = NO_GUARDRAILS
 ) -> TimePassedResult:
     """Re-evaluate the time-relative conditions of every profile that may have flipped, a
-    page per transaction, and start, wake and end runs and publish webhooks as an event would."""
+    page per transaction, and start, wake and end runs and publish webhooks as an event would:
+    the recently active profiles a `within` window may have moved, then those whose date
+    conditions are due (`process_due_dates`)."""
     total = TimePassedResult()
     after = 0
     while True:
         with write_transaction(engine) as conn:
             changes = time_passed(conn, catalog, now, after)
+            if changes:
+                total.add(*_process_changes(conn, catalog, changes, [], [], {}, now, guardrails))
+        if not changes:
+            return process_due_dates(engine, catalog, now, guardrails, total)
+        after = max(changes)
+
+
+def process_due_dates(
+    engine: Engine,
+    catalog: Catalog,
+    now: datetime,
+    guardrails: Guardrails = NO_GUARDRAILS,
+    total: TimePassedResult | None = None,
+) -> TimePassedResult:
+    """Re-evaluate the profiles whose date conditions flip by `now`, however long ago they
+    were active, a page per transaction; their runs' goals and exits are checked too."""
+    total = total or TimePassedResult()
+    while True:
+        with write_transaction(engine) as conn:
+            changes = due_changes(conn, catalog, now, PAGE)
             if not changes:
                 return total
-            total.add(*_process_changes(conn, catalog, changes, [], [], {}, now, guardrails))
-        after = max(changes)
+            total.add(*_process_changes(conn, catalog, changes, [], [], changes, now, guardrails))
 
 
 def _process_changes(
@@ -108,6 +131,7 @@ def _process_changes(
     occurrence (what an identify changed); time passing checks only the profiles it moved.
     """
     audience = apply_changes(conn, catalog, changes, now)
+    schedule_changes(conn, catalog, changes)
     late = [*late_events, *_late_audience_rows(changes, audience, settled(now))]
     refold_late_data(conn, catalog, late, now)
     occurrences = [*events, *(Occurrence(*o) for o in audience.occurrences)]

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from engine.audience.repository import stage_entries
+from engine.audience.repository import next_date_reevaluation, stage_entries
 from engine.audience.tasks import time_horizon
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.catalog.fields import Duration
@@ -45,7 +45,7 @@ from engine.flows.timeline import timeline
 from engine.guardrails.service import NO_GUARDRAILS, Guardrails
 from engine.inapp import service as inapp
 from engine.ingest.schemas import MESSAGE_ADAPTER, AnyMessage
-from engine.pipeline import process_messages, process_time_passed
+from engine.pipeline import process_due_dates, process_messages, process_time_passed
 from engine.store.db import create_db_engine, write_transaction
 from engine.store.migrate import upgrade
 
@@ -146,8 +146,9 @@ class Simulation:
     def advance(self, duration: str | timedelta) -> None:
         """Move the clock forward, stopping at every moment something is due on the way
         and doing it then, in time order: timers, deliveries held by quiet hours or waiting
-        for a retry, cron times, and the periodic re-evaluation of time-relative stages and
-        segments (every `reevaluate_every`, as the worker does every few minutes)."""
+        for a retry, cron times, the moments date conditions flip, and the periodic
+        re-evaluation of time-relative stages and segments (every `reevaluate_every`, as the
+        worker does every few minutes)."""
         step = _DURATION.validate_python(duration) if isinstance(duration, str) else duration
         target = self.clock.now() + step
         while (moment := self._next_moment()) is not None and moment <= target:
@@ -248,6 +249,8 @@ class Simulation:
         if reevaluate:
             process_time_passed(self.engine, self.catalog, now, self.guardrails)
             self._reevaluated_at = now
+        else:  # date conditions flip at their own moments, not on the hourly beat
+            process_due_dates(self.engine, self.catalog, now, self.guardrails)
         fire_schedules(self.engine, self.catalog, now, self.guardrails)
         self._settle()
 
@@ -255,7 +258,11 @@ class Simulation:
         """The next time after now at which some job has work."""
         now = self.clock.now()
         with self.engine.connect() as conn:
-            times = [next_due(conn, now), next_fire(conn, self.catalog)]
+            times = [
+                next_due(conn, now),
+                next_fire(conn, self.catalog),
+                next_date_reevaluation(conn, now),
+            ]
         if time_horizon(self.catalog) is not None:
             times.append(self._next_reevaluation())
         return min((t for t in times if t is not None and t > now), default=None)

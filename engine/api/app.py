@@ -117,7 +117,7 @@ def create_app(
 
 
 def _load_content(settings: Settings) -> Catalog:
-    catalog, problems = load_live_catalog(settings.content_dir)
+    catalog, problems = load_live_catalog(settings.content_dir, settings.default_timezone)
     if catalog is None:
         lines = "\n".join(p.format() for p in problems)
         raise ConfigurationError(f"content in {settings.content_dir} is invalid:\n{lines}")

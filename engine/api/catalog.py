@@ -109,7 +109,9 @@ def get_catalog(state: StateDep) -> CatalogPublic:
 @router.post("/reload", response_model=CatalogPublic)
 async def reload_catalog(state: StateDep) -> CatalogPublic:
     """Load the content directory again and swap it in only if it is entirely valid."""
-    catalog, problems = await run_in_threadpool(load_live_catalog, state.settings.content_dir)
+    catalog, problems = await run_in_threadpool(
+        load_live_catalog, state.settings.content_dir, state.settings.default_timezone
+    )
     if catalog is None:
         state.rejected_reload = problems
         raise InvalidContent(

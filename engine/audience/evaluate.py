@@ -12,6 +12,9 @@ Semantics worth knowing:
   compares numbers with numbers and strings with strings; anything else is false.
 - `within` windows look back from `now`; events stamped after `now` (client clock skew)
   still count.
+- Date operators (`in_next`, `in_last`, `before`, `after`) read the trait as a moment in the
+  profile's `timezone` trait (else `default_timezone`); a value that names no moment makes
+  them false (`engine.audience.dates`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.audience import dates
 from engine.catalog.catalog import Catalog
 from engine.catalog.conditions import (
     ActivationRiskCondition,
@@ -69,6 +73,7 @@ class ProfileFacts:
     `signup_at` is when the profile signed up, for `since_signup` counts. `model_outputs`
     holds model scores by the key conditions name (`personas@1`, `activation`), filled by
     `update_audience` or `with_model_outputs`; a missing score makes model conditions false.
+    `default_timezone` places date traits of a profile without a valid `timezone` trait.
     """
 
     traits: Mapping[str, Any] = field(default_factory=dict)
@@ -77,6 +82,7 @@ class ProfileFacts:
     segments: frozenset[str] = frozenset()
     signup_at: datetime | None = None
     model_outputs: Mapping[str, int | float | None] = field(default_factory=dict)
+    default_timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,9 @@ def evaluate(condition: Condition, facts: ProfileFacts, now: datetime) -> bool:
             return any(evaluate(child, facts, now) for child in condition.any)
         case NotCondition():
             return not evaluate(condition.negated, facts, now)
+        case TraitCondition() if condition.reads_date:
+            zone = dates.profile_zone(facts.traits, facts.default_timezone)
+            return dates.holds(condition, lookup(facts.traits, condition.trait), zone, now)
         case TraitCondition():
             return compare(condition, lookup(facts.traits, condition.trait))
         case EventCondition():

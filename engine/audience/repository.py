@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from engine.audience.evaluate import EventFact
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.stages import restage
-from engine.store.tables import SegmentMembership, StageEntry
+from engine.store.tables import DateReevaluation, SegmentMembership, StageEntry
 
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 memberships = SegmentMembership.__table__  # type: ignore[attr-defined]
+date_reevaluations = DateReevaluation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -166,3 +167,44 @@ def profile_audience(conn: Connection, profile_id: int) -> tuple[list[Any], list
         .order_by(memberships.c.segment)
     ).all()
     return list(entries), list(members)
+
+
+def profile_traits(conn: Connection, profile_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """The traits of the profiles (erased ones are absent)."""
+    query = select(profiles.c.id, profiles.c.traits).where(profiles.c.id.in_(list(profile_ids)))
+    return {pid: dict(traits or {}) for pid, traits in conn.execute(query)}
+
+
+def set_date_reevaluations(
+    writer: BulkWriter,
+    replaced: Collection[tuple[int, str]],
+    rows: Collection[tuple[int, str, datetime]],
+) -> None:
+    """Replace the `replaced` (profile, trait) rows by `rows` (profile, trait, due_at)."""
+    writer.execute_many(
+        "DELETE FROM date_reevaluations WHERE profile_id = {p} AND trait = {p}", list(replaced)
+    )
+    writer.execute_many(
+        "INSERT INTO date_reevaluations (profile_id, trait, due_at) VALUES ({p}, {p}, {p})",
+        [(pid, trait, writer.time(due)) for pid, trait, due in rows],
+    )
+
+
+def claim_date_reevaluations(
+    writer: BulkWriter, now: datetime, limit: int
+) -> list[tuple[int, str]]:
+    """Take up to `limit` due (profile, trait) rows out of the table, like timers: deleted in
+    the caller's transaction, and on PostgreSQL skipped by other workers while locked."""
+    due = "SELECT profile_id, trait FROM date_reevaluations WHERE due_at <= {p} ORDER BY due_at"
+    locking = "" if writer.sqlite else " FOR UPDATE SKIP LOCKED"
+    sql = (
+        f"DELETE FROM date_reevaluations WHERE (profile_id, trait) IN ({due} LIMIT {{p}}"
+        f"{locking}) RETURNING profile_id, trait"
+    )
+    return [(int(pid), str(trait)) for pid, trait in writer.fetch(sql, [writer.time(now), limit])]
+
+
+def next_date_reevaluation(conn: Connection, after: datetime) -> datetime | None:
+    """The earliest re-evaluation due after `after`, for a virtual clock to stop at."""
+    due = date_reevaluations.c.due_at
+    return conn.execute(select(func.min(due)).where(due > after)).scalar()

@@ -70,19 +70,22 @@ def apply_changes(
         profile = stored.get(pid)
         if profile is None:  # erased meanwhile
             continue
-        update = update_audience(catalog, _facts(profile), change.at, change.dependencies)
+        update = update_audience(
+            catalog, _facts(profile, catalog.default_timezone), change.at, change.dependencies
+        )
         writes.add(pid, profile, update, change.at)
     writes.apply(conn, now, result)
     return result
 
 
-def _facts(profile: repo.StoredAudience) -> ProfileFacts:
+def _facts(profile: repo.StoredAudience, default_timezone: str) -> ProfileFacts:
     return ProfileFacts(
         traits=profile.traits,
         events=profile.events,
         stage_entries=profile.stage_entries,
         segments=frozenset(profile.active_segments),
         signup_at=profile.stage_entries.get("signup", profile.first_seen_at),
+        default_timezone=default_timezone,
     )
 
 

@@ -8,7 +8,7 @@ returned only when that list is empty, so nothing half-valid ever runs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class Catalog:
     holdout: GlobalHoldout | None = None
     # Models under segments/models/, checked, by `name@version` (see engine.ml.artifacts).
     models: Mapping[str, LoadedModel] = field(default_factory=dict, repr=False)
+    # Where date traits of profiles without a `timezone` trait are placed
+    # (PARCOURS_DEFAULT_TIMEZONE, set by `load_live_catalog`).
+    default_timezone: str = "UTC"
 
     def priority_of(self, flow: str) -> int:
         """A flow's priority under the frequency cap (0 for a flow no longer in the content)."""
@@ -132,9 +135,14 @@ def empty_catalog() -> Catalog:
     )
 
 
-def load_live_catalog(content_dir: Path) -> tuple[Catalog | None, list[Problem]]:
+def load_live_catalog(
+    content_dir: Path, default_timezone: str = "UTC"
+) -> tuple[Catalog | None, list[Problem]]:
     """The catalog the engine runs: empty when the directory holds no content folders at
     all (an ingestion-only deployment), otherwise loaded and validated in full."""
     if not any((content_dir / name).is_dir() for name in CONTENT_FOLDERS):
-        return empty_catalog(), []
-    return load_catalog(content_dir)
+        return replace(empty_catalog(), default_timezone=default_timezone), []
+    catalog, problems = load_catalog(content_dir)
+    if catalog is None:
+        return None, problems
+    return replace(catalog, default_timezone=default_timezone), problems

@@ -4,13 +4,23 @@ A condition is a YAML mapping whose kind is the key it carries:
 
     all: [...] / any: [...] / not: {...}              combine
     trait: plan, equals: pro                          compare a profile trait (one operator)
+    trait: trial_ends_at, in_next: 3d                 a date trait against now (see below)
     event: campaign_sent, at_least: 3, within: 7d     behaviour, optionally filtered by `where`
     stage: activation, within: 2d                     stage reached (recently)
     segment: power_user                               member of a segment
     cluster: 2, model: personas, version: 1           assigned to a discovered persona
     activation_risk: {above: 0.7}                     scored by the activation model
 
-Evaluation lives in `engine.audience.evaluate`; these models only describe and validate.
+A date trait (ISO 8601 date or datetime, or Unix seconds) is compared with now by one
+of the date operators, each a window of time in which the condition holds:
+
+    in_next: 3d      the date is in the next 3 days (from 3 days before it until it)
+    in_last: 3d      the date was in the last 3 days (from it until 3 days after it)
+    before: -3d      the date is before now - 3d: it was at least 3 days ago
+    after: 7d        the date is after now + 7d: it is more than 7 days away
+
+Evaluation lives in `engine.audience.evaluate` (dates in `engine.audience.dates`); these
+models only describe and validate.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from engine.catalog.fields import (
     Definition,
     Duration,
     Name,
+    Offset,
     Orderable,
     Regex,
     Scalar,
@@ -45,6 +56,7 @@ OPERATORS = (
     "contains",
     "matches",
 )
+DATE_OPERATORS = ("before", "after", "in_next", "in_last")
 
 
 class Comparison(Definition):
@@ -63,13 +75,17 @@ class Comparison(Definition):
     contains: Scalar = None
     matches: Regex | None = None
 
+    operators: ClassVar[tuple[str, ...]] = OPERATORS
+
     @model_validator(mode="after")
     def _one_operator(self) -> Comparison:
-        given = [name for name in OPERATORS if self._value_of(name) is not None]
+        names = self.operators
+        given = [name for name in names if self._value_of(name) is not None]
         if not given:
             raise PydanticCustomError(
                 "operator",
-                "a comparison needs one operator: " + ", ".join(OPERATORS[:-1]) + " or matches",
+                "a comparison needs one operator: {names} or {last}",
+                {"names": ", ".join(names[:-1]), "last": names[-1]},
             )
         if len(given) > 1:
             raise PydanticCustomError(
@@ -83,7 +99,7 @@ class Comparison(Definition):
     @property
     def operator(self) -> tuple[str, Any]:
         """The operator in use and its operand, e.g. `("gte", 50)`."""
-        for name in OPERATORS:
+        for name in self.operators:
             value = self._value_of(name)
             if value is not None:
                 return name, value
@@ -127,10 +143,21 @@ class NotCondition(Definition):
 
 
 class TraitCondition(Comparison):
-    """Compares one trait; `company.size` reaches into nested traits."""
+    """Compares one trait; `company.size` reaches into nested traits. The date operators
+    read the trait as a moment and compare it with now, so they make the condition
+    time-relative."""
 
     kind: ClassVar[str] = "trait"
+    operators: ClassVar[tuple[str, ...]] = (*OPERATORS[:-1], *DATE_OPERATORS, OPERATORS[-1])
     trait: Text
+    before: Offset | None = None
+    after: Offset | None = None
+    in_next: Duration | None = None
+    in_last: Duration | None = None
+
+    @property
+    def reads_date(self) -> bool:
+        return self.operator[0] in DATE_OPERATORS
 
 
 class EventCondition(Definition):

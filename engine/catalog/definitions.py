@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from engine.catalog.conditions import Condition, PropertyFilter
+from engine.catalog.crontab import cron_trigger
 from engine.catalog.fields import Definition, Duration, Name, Text, tag, tagged
 from engine.catalog.metrics import ACTIVATION, DEFAULT_GUARDRAILS, DEFAULT_SECONDARY, Metric
 from engine.catalog.problems import did_you_mean
@@ -61,7 +61,7 @@ class SegmentTrigger(Definition):
 
 def _crontab(value: str) -> str:
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value)
     except ValueError as exc:
         raise PydanticCustomError(
             "crontab",
@@ -72,7 +72,8 @@ def _crontab(value: str) -> str:
 
 
 class ScheduleTrigger(Definition):
-    """Start, on a cron schedule (UTC), for every profile in the flow's audience."""
+    """Start, on a cron schedule (UTC, weekdays as standard cron counts them), for every
+    profile in the flow's audience."""
 
     kind: ClassVar[str] = "schedule"
     schedule: Annotated[str, AfterValidator(_crontab)]

@@ -2,7 +2,8 @@
 
 The ingestion service re-evaluates, for each identify/track, only the stages and segments
 whose dependencies overlap what changed (the event's name, the traits set); the periodic job
-re-evaluates only the time-relative ones (`within` windows move with the clock).
+re-evaluates only the time-relative ones (`within` windows and date traits move with the
+clock).
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ def dependencies(condition: Condition) -> Dependencies:
     found = Dependencies()
     for _, node in walk(condition):
         match node:
+            case TraitCondition() if node.reads_date:
+                # A date-only value is placed in the profile's time zone.
+                keys = frozenset({node.trait, node.trait.split(".")[0], "timezone"})
+                found |= Dependencies(trait_keys=keys, time_relative=True)
             case TraitCondition():
                 keys = frozenset({node.trait, node.trait.split(".")[0]})
                 found |= Dependencies(trait_keys=keys)

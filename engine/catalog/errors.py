@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, Tag, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from engine.catalog.conditions import DATE_OPERATORS
 from engine.catalog.fields import VOCABULARIES
 from engine.catalog.problems import Problem, closest, describe, did_you_mean
 from engine.catalog.yamlfile import Loc, YamlDocument
@@ -78,6 +79,8 @@ def _problem(details: ErrorDetails, document: YamlDocument, root: Any) -> Proble
     if kind == "extra_forbidden":
         known = _keys_at(root, loc[:-1])
         hint = did_you_mean(str(loc[-1]), known) or f" (expected one of: {', '.join(known)})"
+        if loc[-1] in DATE_OPERATORS:
+            hint = f": {loc[-1]} compares a date trait, as in {{trait: trial_ends_at, in_next: 3d}}"
         return document.problem(loc, f"unknown key '{loc[-1]}'{hint}", at_key=True)
     if kind == "kind":
         return _kind_problem(document, loc, value, details["msg"])

@@ -18,6 +18,7 @@ from engine.catalog.problems import describe
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _DURATION = re.compile(r"([1-9][0-9]*)([mhdw])")
+_OFFSET = re.compile(r"([+-]?)([1-9][0-9]*[mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -58,7 +59,27 @@ def parse_duration(value: Any) -> Any:
             "expected a duration such as 30m, 36h, 2d or 1w, got {got}",
             {"got": describe(value)},
         )
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        raise PydanticCustomError(
+            "duration", "the duration {got} is too long", {"got": describe(value)}
+        ) from None
+
+
+def parse_offset(value: Any) -> Any:
+    """`now`, or a duration with an optional sign (`-3d`, `+12h`, `1w`), to a `timedelta`."""
+    if isinstance(value, timedelta) or value == "now":
+        return timedelta(0) if value == "now" else value
+    match = _OFFSET.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise PydanticCustomError(
+            "offset",
+            "expected now or a duration with an optional sign, such as -3d, +12h or 1w, got {got}",
+            {"got": describe(value)},
+        )
+    duration: timedelta = parse_duration(match[2])
+    return -duration if match[1] == "-" else duration
 
 
 def _scalar(value: Any) -> Any:
@@ -94,6 +115,8 @@ Text = Annotated[str, AfterValidator(_text)]
 """Free text that must say something: event names, trait keys, titles."""
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Offset = Annotated[timedelta, BeforeValidator(parse_offset)]
+"""A signed distance from a moment: `-3d` is three days before it, `now` is the moment."""
 Scalar = Annotated[Any, AfterValidator(_scalar)]
 Orderable = Annotated[Any, AfterValidator(_orderable)]
 Regex = Annotated[str, AfterValidator(_regex)]

@@ -34,7 +34,7 @@ def report_command(
         print(f"error: --format must be table or json, got {output_format!r}", file=sys.stderr)
         return 1
     settings = settings or Settings()
-    catalog, problems = load_live_catalog(settings.content_dir)
+    catalog, problems = load_live_catalog(settings.content_dir, settings.default_timezone)
     if catalog is None:
         print(f"error: content in {settings.content_dir} is invalid:", file=sys.stderr)
         for problem in problems:

@@ -245,6 +245,7 @@ class RunContext:
                 stage_entries=stored.stage_entries,
                 segments=frozenset(stored.active_segments),
                 signup_at=stored.stage_entries.get("signup", stored.first_seen_at),
+                default_timezone=self.catalog.default_timezone,
             )
             self._facts[profile_id] = with_model_outputs(self.catalog, profile, self.now)
         return self._facts[profile_id]

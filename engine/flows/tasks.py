@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Connection, Engine
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.crontab import cron_trigger
 from engine.catalog.definitions import Flow, ScheduleTrigger
 from engine.flows import repository as repo
 from engine.flows.service import RunContext
@@ -104,7 +104,7 @@ def next_fire(conn: Connection, catalog: Catalog) -> datetime | None:
 def _upcoming(flow: Flow, last: datetime) -> datetime | None:
     """The flow's first cron time after its last fire."""
     assert isinstance(flow.trigger, ScheduleTrigger)
-    cron = CronTrigger.from_crontab(flow.trigger.schedule, timezone="UTC")
+    cron = cron_trigger(flow.trigger.schedule)
     upcoming: datetime | None = cron.get_next_fire_time(last, last)
     if upcoming is None or upcoming <= last:
         upcoming = cron.get_next_fire_time(None, last + _TICK)

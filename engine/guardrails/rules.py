@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from engine.clock import zone_of
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,7 @@ class QuietHours:
         )
 
     def zone(self, name: object) -> ZoneInfo:
-        for candidate in (name, self.default_zone):
-            if isinstance(candidate, str) and candidate:
-                try:
-                    return ZoneInfo(candidate)
-                except (ZoneInfoNotFoundError, ValueError):
-                    continue
-        return ZoneInfo("UTC")
+        return zone_of(name, self.default_zone)
 
     def delay_until(self, now: datetime, zone_name: object) -> datetime | None:
         """When quiet hours end, if `now` falls inside them in the profile's zone, else None."""

@@ -116,3 +116,20 @@ class SegmentMembership(SQLModel, table=True):
     entered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     exited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     times_entered: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+
+class DateReevaluation(SQLModel, table=True):
+    """When a profile's date conditions on one trait next flip, so the periodic job
+    re-evaluates exactly then, however long ago the profile was last active. Written when
+    an identify sets the trait (or the profile's timezone), moved when it comes due."""
+
+    __tablename__ = "date_reevaluations"
+    __table_args__ = (Index(None, "due_at"),)
+
+    profile_id: int = Field(
+        sa_column=Column(
+            ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    trait: str = Field(max_length=255, primary_key=True)
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

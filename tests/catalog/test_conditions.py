@@ -120,3 +120,56 @@ def test_overlap_is_any_shared_fact_or_both_time_relative() -> None:
     assert reads.overlaps(Dependencies(time_relative=True))
     assert not reads.overlaps(Dependencies(event_names=frozenset({"b"})))
     assert not reads.overlaps(Dependencies(trait_keys=frozenset({"a"})))
+
+
+@pytest.mark.parametrize(
+    ("operator", "offset", "expected"),
+    [
+        ("before", "now", timedelta(0)),
+        ("before", "-3d", timedelta(days=-3)),
+        ("after", "+12h", timedelta(hours=12)),
+        ("after", "1w", timedelta(weeks=1)),
+        ("in_next", "3d", timedelta(days=3)),
+        ("in_last", "30m", timedelta(minutes=30)),
+    ],
+)
+def test_date_operators_take_offsets_and_windows(
+    operator: str, offset: str, expected: timedelta
+) -> None:
+    condition = CONDITION.validate_python({"trait": "trial_ends_at", operator: offset})
+
+    assert isinstance(condition, TraitCondition)
+    assert condition.reads_date
+    assert condition.operator == (operator, expected)
+
+
+@pytest.mark.parametrize(
+    ("operator", "offset", "message"),
+    [
+        ("before", "3 days", "expected now or a duration with an optional sign"),
+        ("after", "-0d", "expected now or a duration with an optional sign"),
+        ("before", 3, "expected now or a duration with an optional sign"),
+        ("in_next", "-3d", "expected a duration such as 30m"),
+        ("in_last", "now", "expected a duration such as 30m"),
+        ("in_next", "99999999999d", "is too long"),
+    ],
+)
+def test_bad_date_offsets_are_refused(operator: str, offset: Any, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        CONDITION.validate_python({"trait": "trial_ends_at", operator: offset})
+
+
+def test_a_date_condition_is_time_relative_and_reads_the_timezone() -> None:
+    found = dependencies(CONDITION.validate_python({"trait": "trial.ends_at", "in_next": "3d"}))
+    plain = dependencies(CONDITION.validate_python({"trait": "plan", "equals": "pro"}))
+
+    assert found.time_relative
+    assert found.trait_keys == {"trial.ends_at", "trial", "timezone"}
+    assert not plain.time_relative
+
+
+def test_date_operators_apply_to_traits_only() -> None:
+    with pytest.raises(ValidationError, match="in_next"):
+        CONDITION.validate_python({"event": "trial_started", "in_next": "3d"})
+    with pytest.raises(ValidationError, match="before"):
+        CONDITION.validate_python({"event": "x", "where": {"at": {"before": "now"}}})

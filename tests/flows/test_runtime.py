@@ -232,3 +232,25 @@ def test_invalid_content_is_refused_with_locations(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidContent, match=r"f\.yaml:3:\d+: "):
         sim_with(tmp_path, f="flow: f\ntrigger: {event: go}\nsteps: [{email: nope}]\n")
+
+
+@pytest.mark.parametrize(
+    ("weekday", "fires_on"),
+    [("1", "Monday"), ("0", "Sunday"), ("7", "Sunday"), ("mon", "Monday"), ("6", "Saturday")],
+)
+def test_schedule_weekdays_count_as_standard_cron(
+    tmp_path: Path, weekday: str, fires_on: str
+) -> None:
+    flow = (
+        f"flow: weekly\ntrigger: {{schedule: '0 9 * * {weekday}'}}\naudience: [beginner]\n"
+        "reentry: 1d\nsteps: [{tip: shortcuts}]\n"
+    )
+    with sim_with(tmp_path, weekly=flow) as sim:  # starts Monday 09:00: notes the time
+        sim.identify("a", **BEGINNER)
+        days = []
+        for _ in range(14):
+            before = len(sim.deliveries("a"))
+            sim.advance("1d")
+            if len(sim.deliveries("a")) > before:
+                days.append(sim.clock.now().strftime("%A"))
+        assert days == [fires_on, fires_on]
