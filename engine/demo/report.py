@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from engine.audience.repository import stage_entries
 from engine.catalog.catalog import Catalog
+from engine.catalog.internal_events import EMAIL_CLICKED, EMAIL_OPENED
 from engine.experiments.schemas import ExperimentResults
 from engine.experiments.service import experiment_results, known_experiments
 from engine.flows.repository import deliveries, runs
@@ -98,7 +99,7 @@ def _flows(conn: Connection, catalog: Catalog) -> list[FlowSummary]:
     engaged: dict[tuple[str, str], set[Any]] = {}
     for name, properties in conn.execute(
         select(events.c.name, events.c.properties).where(
-            events.c.name.in_(("email_opened", "email_clicked"))
+            events.c.name.in_((EMAIL_OPENED, EMAIL_CLICKED))
         )
     ):
         key = (str(properties.get("flow")), name)
@@ -111,8 +112,8 @@ def _flows(conn: Connection, catalog: Catalog) -> list[FlowSummary]:
             converted=converted.get(name, 0),
             deliveries=sent.get(name, {}),
             emails_sent=emails.get(name, 0),
-            opened=len(engaged.get((name, "email_opened"), ())),
-            clicked=len(engaged.get((name, "email_clicked"), ())),
+            opened=len(engaged.get((name, EMAIL_OPENED), ())),
+            clicked=len(engaged.get((name, EMAIL_CLICKED), ())),
         )
         for name, flow in sorted(catalog.flows.items())
     ]
