@@ -52,20 +52,19 @@ RUN_COLUMNS = tuple(runs.c.keys())
 RUN_TIMES = ("entered_at", "updated_at", "ended_at", "converted_at", "goal_until")
 
 
-def open_runs(
-    conn: Connection, profile_ids: Collection[int], now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The profiles' open runs; given `now`, also their ended runs whose goal can still
-    convert them (ended before the goal window closed, not converted)."""
+def open_runs(conn: Connection, profile_ids: Collection[int]) -> list[dict[str, Any]]:
     ids = list(profile_ids)
-    if not ids:
-        return []
-    where = f"profile_id IN ({marks(len(ids))}) AND (status IN ({marks(len(OPEN))})"
-    params: list[Any] = [*ids, *OPEN]
-    if now is not None:
-        where += " OR goal_until >= {p}"
-        params.append(BulkWriter(conn).time(now))
-    return _read_runs(conn, where + ")", params)
+    where = f"profile_id IN ({marks(len(ids))}) AND status IN ({marks(len(OPEN))})"
+    return _read_runs(conn, where, [*ids, *OPEN]) if ids else []
+
+
+def goal_window_runs(
+    conn: Connection, profile_ids: Collection[int], now: datetime
+) -> list[dict[str, Any]]:
+    """The profiles' ended runs whose goal can still convert them (`goal_until` ahead)."""
+    ids = list(profile_ids)
+    where = f"profile_id IN ({marks(len(ids))}) AND goal_until >= {{p}}"
+    return _read_runs(conn, where, [*ids, BulkWriter(conn).time(now)]) if ids else []
 
 
 def runs_by_id(conn: Connection, run_ids: Collection[int]) -> list[dict[str, Any]]:

@@ -92,7 +92,9 @@ def handle_occurrences(
         return RuntimeResult()
     # Only profiles with a run open or a flow triggered have anything to do: facts are
     # loaded for those alone (most events of a batch concern neither).
-    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched), now)
+    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched))
+    changed = _changes(items, touched)
+    open_runs += repo.goal_window_runs(conn, _goal_candidates(catalog, changed), now)
     triggering = {o.profile_id for o in items if triggered_flows(catalog, o)}
     profiles = triggering | {r["profile_id"] for r in open_runs}
     if not profiles:
@@ -100,7 +102,6 @@ def handle_occurrences(
     context = RunContext(conn, catalog, now, profiles, open_runs, guardrails)
     for run in list(context.open_runs):
         context.check_end(run)
-    changed = _changes(items, touched)
     for run in context.awaiting_goal:
         context.check_goal(run, changed.get(run["profile_id"], Dependencies()))
     for occurrence in items:
@@ -129,6 +130,25 @@ def _changes(
         before = changed.get(o.profile_id, Dependencies())
         changed[o.profile_id] = None if before is None else before | found
     return changed
+
+
+@lru_cache(maxsize=8)
+def _goal_reads(catalog: Catalog) -> Dependencies:
+    """What the flows' goals read: an ended run is looked up only after such a change."""
+    found = Dependencies()
+    for flow in catalog.flows.values():
+        if flow.goal is not None:
+            found |= cached_dependencies(flow.goal.condition)
+    return found
+
+
+def _goal_candidates(catalog: Catalog, changed: Mapping[int, Dependencies | None]) -> set[int]:
+    """Profiles whose change may reach a goal (time-relative and model goals: any)."""
+    reads = _goal_reads(catalog)
+    always = reads.time_relative or bool(reads.models)
+    return {
+        pid for pid, change in changed.items() if change is None or always or reads.overlaps(change)
+    }
 
 
 def triggered_flows(catalog: Catalog, occurrence: Occurrence) -> list[Flow]:
@@ -205,14 +225,24 @@ class RunContext:
         self._facts_loaded = False
         self._facts: dict[int, ProfileFacts] = {}
         found = repo.open_runs(conn, profile_ids) if runs is None else runs
-        self.runs: dict[int, dict[str, Any]] = {r["id"]: dict(r) for r in found}
+        self.runs: dict[int, dict[str, Any]] = {}
+        self._runs_of: dict[int, list[dict[str, Any]]] = {}  # by profile, for per-event lookups
+        for found_run in found:
+            self._add_run(dict(found_run))
         self._profile_ids = profile_ids
         self._last_entries: dict[tuple[int, str], datetime] | None = None
         self._flows: dict[int, Flow] = {}
 
+    def _add_run(self, run: dict[str, Any]) -> None:
+        self.runs[run["id"]] = run
+        self._runs_of.setdefault(run["profile_id"], []).append(run)
+
     @property
     def open_runs(self) -> list[dict[str, Any]]:
         return [r for r in self.runs.values() if r["status"] in repo.OPEN]
+
+    def _open_runs_of(self, profile_id: int) -> list[dict[str, Any]]:
+        return [r for r in self._runs_of.get(profile_id, ()) if r["status"] in repo.OPEN]
 
     @property
     def awaiting_goal(self) -> list[dict[str, Any]]:
@@ -322,9 +352,9 @@ class RunContext:
             "entered_at": self.now,
             "updated_at": self.now,
         }
-        run_id = run["id"] = repo.insert_run(self.conn, run)
+        run["id"] = repo.insert_run(self.conn, run)
         self._entered()[(profile_id, flow.flow)] = self.now
-        self.runs[run_id] = run
+        self._add_run(run)
         self.result.started += 1
         return run
 
@@ -337,7 +367,7 @@ class RunContext:
         return self._last_entries
 
     def _may_enter(self, flow: Flow, profile_id: int) -> bool:
-        if any(r["flow"] == flow.flow and r["profile_id"] == profile_id for r in self.open_runs):
+        if any(r["flow"] == flow.flow for r in self._open_runs_of(profile_id)):
             return False
         last = self._entered().get((profile_id, flow.flow))
         if last is None:
@@ -368,10 +398,8 @@ class RunContext:
         """Waiting runs of the occurrence's profile whose `wait_until` target it is."""
         return [
             run
-            for run in self.open_runs
-            if run["profile_id"] == occurrence.profile_id
-            and run["status"] == "waiting"
-            and self._is_target(run, occurrence)
+            for run in self._open_runs_of(occurrence.profile_id)
+            if run["status"] == "waiting" and self._is_target(run, occurrence)
         ]
 
     def _is_target(self, run: dict[str, Any], occurrence: Occurrence) -> bool:
