@@ -72,13 +72,13 @@ async def _receive(request: Request, kind: str) -> Response:
         await run_in_threadpool(_keep_unparsable, state, raw, reason, source, kind)
         raise BadRequest(reason, code="invalid_json")
     parsed = parse_batch(body) if is_batch else parse_single(body, kind)
-    await run_in_threadpool(_store, state, parsed, raw, source, kind)
+    await run_in_threadpool(_store, state, parsed, source, kind)
     if parsed.rejected:
         raise _rejection(parsed, is_batch)
     return Response(SUCCESS, media_type="application/json")
 
 
-def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: str) -> None:
+def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
     now = state.clock.now()
     for attempt in range(_ATTEMPTS):
         try:
@@ -88,7 +88,7 @@ def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: s
                     conn, state.catalog, messages, now, state.guardrails
                 ).ingest
                 service.store_rejected(
-                    conn, parsed.rejected, raw, source=source, endpoint=endpoint, now=now
+                    conn, parsed.rejected, source=source, endpoint=endpoint, now=now
                 )
             break
         except IntegrityError:

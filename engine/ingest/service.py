@@ -100,7 +100,6 @@ def _store_new(conn: Connection, new: list[AnyMessage], now: datetime, sent: int
 def store_rejected(
     conn: Connection,
     rejected: list[Rejected],
-    body: bytes,
     *,
     source: str,
     endpoint: str,
@@ -119,7 +118,7 @@ def store_rejected(
                 endpoint,
                 r.index,
                 [e.as_dict() for e in r.errors],
-                *as_dead_letter(r.payload, body),
+                *as_dead_letter(r.payload),
             )
             for r in rejected
         ],
