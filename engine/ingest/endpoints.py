@@ -7,7 +7,6 @@ Answers exactly `200 {"success": true}` once the events are committed; SDKs trea
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -41,7 +40,7 @@ def header_write_key(request: Request) -> str | None:
         raise Unauthorized("use HTTP Basic auth with the write key as the user name")
     try:
         user, _, _ = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # bad base64, non-ASCII text, or not UTF-8 once decoded
         raise Unauthorized("malformed HTTP Basic credentials") from exc
     return user
 
