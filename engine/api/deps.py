@@ -41,7 +41,7 @@ def check_parameters(request: Request) -> None:
     errors = []
     for where, pairs in given:
         for name, value in pairs:
-            reason = text_problem(name) or text_problem(value)
+            reason = text_problem(name) or text_problem(str(value))
             if reason is not None:
                 errors.append({"field": f"{where}.{shown(name)}", "message": reason})
     if errors:

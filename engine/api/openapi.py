@@ -57,6 +57,7 @@ _WHY = {
     400: "Invalid request; `errors` names each field",
     401: "Missing or invalid credentials",
     404: "Nothing by that name or id",
+    409: "Not possible in the current state",
     413: "Body too large (measured after decompression)",
 }
 

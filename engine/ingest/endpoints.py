@@ -7,7 +7,6 @@ Answers exactly `200 {"success": true}` once the events are committed; SDKs trea
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -41,7 +40,7 @@ def header_write_key(request: Request) -> str | None:
         raise Unauthorized("use HTTP Basic auth with the write key as the user name")
     try:
         user, _, _ = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # bad base64, non-ASCII text, or not UTF-8 once decoded
         raise Unauthorized("malformed HTTP Basic credentials") from exc
     return user
 
@@ -72,13 +71,13 @@ async def _receive(request: Request, kind: str) -> Response:
         await run_in_threadpool(_keep_unparsable, state, raw, reason, source, kind)
         raise BadRequest(reason, code="invalid_json")
     parsed = parse_batch(body) if is_batch else parse_single(body, kind)
-    await run_in_threadpool(_store, state, parsed, raw, source, kind)
+    await run_in_threadpool(_store, state, parsed, source, kind)
     if parsed.rejected:
         raise _rejection(parsed, is_batch)
     return Response(SUCCESS, media_type="application/json")
 
 
-def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: str) -> None:
+def _store(state: AppState, parsed: Parsed, source: str, endpoint: str) -> None:
     now = state.clock.now()
     for attempt in range(_ATTEMPTS):
         try:
@@ -93,7 +92,7 @@ def _store(state: AppState, parsed: Parsed, raw: bytes, source: str, endpoint: s
                     identified_merges=state.is_server_source(source),
                 ).ingest
                 service.store_rejected(
-                    conn, parsed.rejected, raw, source=source, endpoint=endpoint, now=now
+                    conn, parsed.rejected, source=source, endpoint=endpoint, now=now
                 )
             break
         except IntegrityError:

@@ -115,7 +115,6 @@ def _store_new(
 def store_rejected(
     conn: Connection,
     rejected: list[Rejected],
-    body: bytes,
     *,
     source: str,
     endpoint: str,
@@ -134,7 +133,7 @@ def store_rejected(
                 endpoint,
                 r.index,
                 [e.as_dict() for e in r.errors],
-                *as_dead_letter(r.payload, body),
+                *as_dead_letter(r.payload),
             )
             for r in rejected
         ],

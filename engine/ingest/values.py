@@ -11,7 +11,7 @@ with the path of the value, before anything is stored:
 - numbers that are not finite (`NaN`, `Infinity`, `1e400`): JSON has no such values.
 
 A rejected item itself is kept as a dead letter: as JSON when it holds nothing of the
-above, else as ASCII JSON text, whose escapes show the offending characters.
+above, else as ASCII JSON text (`ascii_json`), whose escapes show the offending characters.
 """
 
 from __future__ import annotations
@@ -115,18 +115,39 @@ class StorableBody(BaseModel):
         return data
 
 
-def as_dead_letter(payload: Any, body: bytes) -> tuple[Any, str | None]:
-    """A rejected item as (payload, raw): as JSON if it can be stored so, else as text.
-
-    The text is the item's JSON with every non-ASCII character escaped; an item too deep
-    even for that is kept as the whole request body.
-    """
+def as_dead_letter(payload: Any) -> tuple[Any, str | None]:
+    """A rejected item as (payload, raw): as JSON if it can be stored so, else as text."""
     if find_problem(payload) is None:
         return payload, None
-    try:
-        return None, json.dumps(payload, ensure_ascii=True)
-    except RecursionError:
-        return None, body_text(body)
+    return None, ascii_json(payload)
+
+
+class _Text(str):
+    """JSON text already written, on `ascii_json`'s stack."""
+
+
+def ascii_json(value: Any) -> str:
+    """JSON text of a decoded body's value, every non-ASCII character escaped (so NUL and
+    lone surrogates stay visible and storable). Iterative: json.dumps recurses, and an item
+    1,000 levels deep, which orjson reads, would exceed Python's recursion limit."""
+    out: list[str] = []
+    todo: list[Any] = [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is _Text:
+            out.append(item)
+        elif type(item) is dict or type(item) is list:
+            pairs = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+            opening, closing = "{}" if isinstance(item, dict) else "[]"
+            todo.append(_Text(closing))
+            for n, (key, inner) in reversed(list(enumerate(pairs))):
+                todo.append(inner)
+                name = "" if key is None else json.dumps(key) + ":"
+                todo.append(_Text(("," if n else "") + name))
+            todo.append(_Text(opening))
+        else:
+            out.append(json.dumps(item))
+    return "".join(out)
 
 
 def body_text(body: bytes) -> str:

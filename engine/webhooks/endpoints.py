@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from engine.api.deps import AdminKey, ConnectionDep, StateDep
+from engine.api.openapi import error_response
 from engine.store.db import write_transaction
 from engine.webhooks import service
 from engine.webhooks.schemas import (
@@ -50,7 +51,7 @@ def get_endpoint(endpoint_id: str, conn: ConnectionDep, state: StateDep) -> Endp
     return service.get_endpoint(conn, state.catalog, endpoint_id)
 
 
-@router.delete("/endpoints/{endpoint_id}", status_code=204)
+@router.delete("/endpoints/{endpoint_id}", status_code=204, responses={409: error_response(409)})
 def delete_endpoint(endpoint_id: str, state: StateDep) -> Response:
     """Delete an API endpoint with its pending messages and delivery log."""
     with write_transaction(state.engine) as conn:
@@ -58,7 +59,11 @@ def delete_endpoint(endpoint_id: str, state: StateDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/endpoints/{endpoint_id}/rotate-secret", response_model=EndpointWithSecret)
+@router.post(
+    "/endpoints/{endpoint_id}/rotate-secret",
+    response_model=EndpointWithSecret,
+    responses={409: error_response(409)},
+)
 def rotate_endpoint_secret(
     endpoint_id: str, body: SecretRotation, state: StateDep
 ) -> EndpointWithSecret:
@@ -86,7 +91,7 @@ def replay_endpoint(endpoint_id: str, state: StateDep) -> Replayed:
         return service.replay_endpoint(conn, state.catalog, endpoint_id, state.clock.now())
 
 
-@router.get("/messages", response_model=MessagePage)
+@router.get("/messages", response_model=MessagePage, responses={404: error_response(404)})
 def list_messages(
     conn: ConnectionDep,
     state: StateDep,
@@ -99,7 +104,11 @@ def list_messages(
     return service.list_messages(conn, state.catalog, endpoint, status, limit, cursor)
 
 
-@router.post("/messages/{message_id}/replay", response_model=MessagePublic)
+@router.post(
+    "/messages/{message_id}/replay",
+    response_model=MessagePublic,
+    responses={409: error_response(409)},
+)
 def replay_message(message_id: str, state: StateDep) -> MessagePublic:
     """Send a dead message again, with the same webhook-id and a fresh retry budget."""
     with write_transaction(state.engine) as conn:

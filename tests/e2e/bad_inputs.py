@@ -571,6 +571,22 @@ HTTP = [
         headers={"Authorization": "Basic " + base64.b64encode(b"\xff:").decode()},
     ),
     Case(
+        "basic non-ASCII",
+        "base64 refuses non-ASCII text with a plain ValueError",
+        batch(),
+        401,
+        0,
+        0,
+        headers={"Authorization": "Basic é".encode()},
+    ),
+    other(
+        "inapp basic non-ASCII",
+        "the same credentials on the in-app route",
+        "/v1/inapp/good",
+        401,
+        headers={"Authorization": "Basic ü==".encode()},
+    ),
+    Case(
         "writeKey surrogate",
         "a body write key with a lone surrogate",
         b'{"writeKey":"\\ud800","batch":[]}',

@@ -2,8 +2,9 @@
 
 Every operation gets generated requests that fit its schema and requests that break it,
 sent with the credentials a client would use (the write key on ingestion and in-app
-routes, the admin key elsewhere); no answer may be a server error. Bounded and
-derandomised, so the pass is the same on every run and stays well under a minute.
+routes, the admin key elsewhere); no answer may be a server error, and every status must
+be one the document declares for that operation. Bounded and derandomised, so the pass is
+the same on every run and stays well under a minute.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, status_code_conformance
 from sqlalchemy import Engine, text
 
 from engine.catalog.catalog import Catalog
@@ -24,6 +25,7 @@ from tests.e2e.bad_inputs import ADMIN, BASIC
 from tests.support.server import live_server
 
 EXAMPLES = 12  # per operation and generation mode
+CHECKS = [not_a_server_error, status_code_conformance]  # and every status is declared
 WRITE_KEY_ROUTES = ("/v1/batch", "/v1/identify", "/v1/track", "/v1/page", "/v1/screen")
 WRITE_KEY_ROUTES += ("/v1/group", "/v1/alias", "/v1/inapp/")
 
@@ -74,7 +76,9 @@ def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, base_url: 
         suppress_health_check=list(HealthCheck),
     )
     def run(case: Case) -> None:
-        case.call_and_validate(base_url=base_url, headers=headers, checks=[not_a_server_error])
+        case.call_and_validate(
+            base_url=base_url, headers=headers, checks=[not_a_server_error, status_code_conformance]
+        )
 
     try:
         run()
