@@ -126,12 +126,17 @@ class Dispatcher:
                 return Settled(row, held.values, [held.journey], [])
             outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
             if isinstance(outcome, SendResult) and outcome.status == "sent":
-                with write_transaction(self.engine) as noting:
-                    repo.note_sent(noting, row["id"], claimed_at, self.clock.now())
+                self._note_sent(row["id"], claimed_at)
         if isinstance(outcome, SendResult) and outcome.status == "sent":
             budget.spend(row["profile_id"], row["channel"])
         values = self._record(row, outcome)
         return Settled(row, values, [], delivery_events(row, values, user_id))
+
+    def _note_sent(self, delivery_id: int, claimed_at: datetime) -> None:
+        """One small commit per message sent: what bounds a crash's resends to one. Not
+        waiting for the disk: a power cut losing the note costs the batch's resend."""
+        with write_transaction(self.engine, durable=False) as conn:
+            repo.note_sent(BulkWriter(conn), delivery_id, claimed_at, self.clock.now())
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
         """Higher-priority flows first, so under a frequency cap they win the budget."""
