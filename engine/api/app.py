@@ -75,6 +75,7 @@ def create_app(
         email_options(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         guardrails=state.guardrails,
+        metrics=state.metrics.delivery,
     )
 
     @asynccontextmanager
