@@ -88,11 +88,13 @@ class Settings(BaseSettings):
     inapp_secret: str = DEV_INAPP_SECRET
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Outbound webhooks (docs/webhooks.md): allow loopback/private/link-local receivers, the
-    # timeout of one attempt, requests in flight per worker, attempts before a message is dead.
+    # timeout of one attempt, requests in flight per worker, attempts before a message is dead,
+    # and the longest wait before a retry (the backoff's cap, and of a receiver's Retry-After).
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)
     webhook_concurrency: int = Field(8, ge=1, le=64)
     webhook_max_attempts: int = Field(12, ge=1, le=30)
+    webhook_max_backoff_seconds: float = Field(21_600.0, gt=0, le=604_800)
 
     def __init__(self, **values: Any) -> None:
         """Any invalid setting is a ConfigurationError naming its variable, never a traceback."""

@@ -78,6 +78,7 @@ def create_app(
         email_options(settings, install_id(state.engine)),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         guardrails=state.guardrails,
+        metrics=state.metrics.delivery,
     )
 
     @asynccontextmanager

@@ -7,6 +7,8 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.channels.metrics import DeliveryMetrics
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -41,6 +43,7 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.delivery = DeliveryMetrics(self.registry)
 
 
 class MetricsMiddleware:
