@@ -78,14 +78,15 @@ def handle_occurrences(
     """End, wake and start the runs these occurrences concern.
 
     `touched` are profiles that changed without an occurrence (an identify): their open
-    runs' goals and exit conditions are checked too.
+    runs' goals and exit conditions are checked too, and their date waits follow the
+    trait (a wait whose date moved is woken to re-park, or to end if the date has come).
     """
-    items = list(occurrences)
+    items, changed = list(occurrences), set(touched)
     if not catalog.flows:
         return RuntimeResult()
     # Only profiles with a run open or a flow triggered have anything to do: facts are
     # loaded for those alone (most events of a batch concern neither).
-    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | set(touched))
+    open_runs = repo.open_runs(conn, {o.profile_id for o in items} | changed)
     triggering = {o.profile_id for o in items if triggered_flows(catalog, o)}
     profiles = triggering | {r["profile_id"] for r in open_runs}
     if not profiles:
@@ -93,6 +94,9 @@ def handle_occurrences(
     context = RunContext(conn, catalog, now, profiles, open_runs, guardrails)
     for run in list(context.open_runs):
         context.check_end(run)
+    for run in context.open_runs:
+        if run["profile_id"] in changed and str(run["wait_target"]).startswith("date:"):
+            context.wake(run, "target")
     for occurrence in items:
         for run in context.waiting_for(occurrence):
             context.wake(run, "target")
