@@ -61,7 +61,9 @@ def schedule_changes(
         return
     traits = repo.profile_traits(conn, {pid for pid, _, _ in wanted})
     due = _next_moments(catalog, by_trait, traits, wanted)
-    repo.set_date_reevaluations(BulkWriter(conn), [(pid, key) for pid, key, _ in wanted], due)
+    kept = {(pid, key) for pid, key, _ in due}
+    gone = [(pid, key) for pid, key, _ in wanted if (pid, key) not in kept]
+    repo.set_date_reevaluations(BulkWriter(conn), due, gone, overwrite=True)
 
 
 def due_changes(
@@ -76,7 +78,7 @@ def due_changes(
     traits = repo.profile_traits(conn, {pid for pid, _ in claimed})
     wanted = [(pid, key, now) for pid, key in claimed]
     due = _next_moments(catalog, date_conditions(catalog), traits, wanted)
-    repo.set_date_reevaluations(writer, [], due)
+    repo.set_date_reevaluations(writer, due, overwrite=False)
     return {pid: ProfileChange(now, TIME_PASSED) for pid, _ in claimed if pid in traits}
 
 

@@ -177,15 +177,24 @@ def profile_traits(conn: Connection, profile_ids: Collection[int]) -> dict[int, 
 
 def set_date_reevaluations(
     writer: BulkWriter,
-    replaced: Collection[tuple[int, str]],
     rows: Collection[tuple[int, str, datetime]],
+    gone: Collection[tuple[int, str]] = (),
+    *,
+    overwrite: bool,
 ) -> None:
-    """Replace the `replaced` (profile, trait) rows by `rows` (profile, trait, due_at)."""
+    """Store (profile, trait, due_at) rows and delete the `gone` (profile, trait) ones.
+
+    An identify overwrites (its traits are the newest); the periodic job, which read the
+    traits earlier in its transaction, leaves a row an identify wrote meanwhile alone.
+    Neither can fail on the primary key when both write one profile at once.
+    """
     writer.execute_many(
-        "DELETE FROM date_reevaluations WHERE profile_id = {p} AND trait = {p}", list(replaced)
+        "DELETE FROM date_reevaluations WHERE profile_id = {p} AND trait = {p}", list(gone)
     )
+    action = "UPDATE SET due_at = excluded.due_at" if overwrite else "NOTHING"
     writer.execute_many(
-        "INSERT INTO date_reevaluations (profile_id, trait, due_at) VALUES ({p}, {p}, {p})",
+        "INSERT INTO date_reevaluations (profile_id, trait, due_at) VALUES ({p}, {p}, {p})"
+        f" ON CONFLICT (profile_id, trait) DO {action}",
         [(pid, trait, writer.time(due)) for pid, trait, due in rows],
     )
 
