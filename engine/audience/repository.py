@@ -13,11 +13,12 @@ from engine.audience.evaluate import EventFact
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.stages import restage
-from engine.store.tables import DateReevaluation, SegmentMembership, StageEntry
+from engine.store.tables import DatePlan, DateReevaluation, SegmentMembership, StageEntry
 
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 memberships = SegmentMembership.__table__  # type: ignore[attr-defined]
 date_reevaluations = DateReevaluation.__table__  # type: ignore[attr-defined]
+date_plans = DatePlan.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -217,3 +218,32 @@ def next_date_reevaluation(conn: Connection, after: datetime) -> datetime | None
     """The earliest re-evaluation due after `after`, for a virtual clock to stop at."""
     due = date_reevaluations.c.due_at
     return conn.execute(select(func.min(due)).where(due > after)).scalar()
+
+
+def planned_date_conditions(conn: Connection) -> set[str]:
+    return set(conn.execute(select(date_plans.c.condition)).scalars())
+
+
+def plan_date_conditions(
+    conn: Connection, added: dict[str, str], removed: Collection[str], now: datetime
+) -> None:
+    """Make every profile holding one of the `added` conditions' traits (hash -> top-level
+    trait key) due for re-evaluation at `now`, and record the conditions as planned."""
+    writer = BulkWriter(conn)
+    has_key = (
+        "EXISTS (SELECT 1 FROM json_each(traits) WHERE key = {p})"
+        if writer.sqlite
+        else "jsonb_exists(traits, {p})"
+    )
+    writer.execute_many(
+        "INSERT INTO date_reevaluations (profile_id, trait, due_at)"
+        f" SELECT id, {{p}}, {{p}} FROM profiles WHERE {has_key}"
+        " ON CONFLICT (profile_id, trait) DO UPDATE SET due_at = excluded.due_at",
+        [(key, writer.time(now), key) for key in sorted(set(added.values()))],
+    )
+    writer.execute_many("DELETE FROM date_plans WHERE condition = {p}", [(c,) for c in removed])
+    writer.execute_many(
+        "INSERT INTO date_plans (condition, planned_at) VALUES ({p}, {p})"
+        " ON CONFLICT (condition) DO NOTHING",
+        [(condition, writer.time(now)) for condition in added],
+    )
