@@ -129,3 +129,19 @@ def test_without_a_renewal_date_the_on_timeout_steps_run_at_once(tmp_path: Path)
         sim.identify("u", email="u@example.com", first_name="Ann")
         sim.track("u", "subscribed")
         assert [d["content"] for d in sim.deliveries("u")] == ["shortcuts", "welcome"]
+
+
+def test_an_exit_when_on_a_date_ends_the_run_when_the_date_comes(tmp_path: Path) -> None:
+    flow = (
+        "flow: trial\ntrigger: {event: trial_started}\n"
+        "exit_when: {trait: trial_ends_at, before: now}\n"
+        "steps: [{wait: 30d}, {email: welcome}]\n"
+    )
+    with Simulation(content_with(tmp_path / "content", trial=flow)) as sim:
+        sim.identify("u", email="u@example.com", first_name="Ann", trial_ends_at="2026-01-10")
+        sim.track("u", "trial_started")
+        sim.advance("40d")
+        [run] = sim.journey("u")
+        assert (run["status"], run["end_reason"]) == ("exited", "exit condition holds")
+        assert run["ended_at"] == datetime(2026, 1, 10, tzinfo=UTC)
+        assert sent_at(sim, "u") == []
