@@ -26,6 +26,7 @@ models only describe and validate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -96,9 +97,10 @@ class Comparison(Definition):
             )
         return self
 
-    @property
+    @cached_property
     def operator(self) -> tuple[str, Any]:
-        """The operator in use and its operand, e.g. `("gte", 50)`."""
+        """The operator in use and its operand, e.g. `("gte", 50)`; kept, as it is read at
+        every evaluation."""
         for name in self.operators:
             value = self._value_of(name)
             if value is not None:
