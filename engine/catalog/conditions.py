@@ -157,6 +157,14 @@ class TraitCondition(Comparison):
     in_next: Duration | None = None
     in_last: Duration | None = None
 
+    @model_validator(mode="after")
+    def _storable_date_trait(self) -> TraitCondition:
+        if self.reads_date and len(self.trait.split(".")[0]) > 255:
+            raise PydanticCustomError(
+                "trait", "a date trait's name is at most 255 characters (it is stored)"
+            )
+        return self
+
     @property
     def reads_date(self) -> bool:
         return self.operator[0] in DATE_OPERATORS

@@ -80,11 +80,12 @@ class WaitTarget(Definition):
     on to `on_timeout`.
     """
 
-    event: Text | None = None
+    # A run stores its target as "event:<name>" or "date:<trait>" in 200 characters.
+    event: Text | None = Field(None, max_length=190)
     where: Mapping[str, PropertyFilter] = Field(default_factory=dict)
     stage: Name | None = None
     engaged: Name | None = None
-    trait: Text | None = None
+    trait: Text | None = Field(None, max_length=190)
     offset: Offset | None = None
     timeout: Duration | None = None
 
