@@ -208,9 +208,10 @@ class _Run:
                 self._wait(key, "wait_until", self._date_until(step, deadline), _target(step))
                 self._settle_date_wait(step, key, frame, deadline)
             case WaitUntilStep():
+                timeout = step.wait_until.timeout
+                assert timeout is not None  # validated: only a date wait may omit it
                 self._move(frame.index)  # stays here until target or timeout
-                until = now + (step.wait_until.timeout or timedelta(0))
-                self._wait(key, "wait_until", until, _target(step))
+                self._wait(key, "wait_until", now + timeout, _target(step))
             case BranchStep():
                 taken = evaluate(step.branch, self.facts.profile, now)
                 self.decisions.append(Note(key, "branch", "then" if taken else "else"))
