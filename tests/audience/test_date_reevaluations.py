@@ -147,3 +147,20 @@ def test_a_date_condition_added_to_the_content_is_planned_for_existing_profiles(
     process_time_passed(db_engine, replace(catalog, segments={}), START)  # condition removed
     with db_engine.connect() as conn:
         assert repo.planned_date_conditions(conn) == set()
+
+
+def test_the_job_takes_due_profiles_page_by_page(
+    client: TestClient,
+    app: FastAPI,
+    db_engine: Engine,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("engine.pipeline.PAGE", 2)
+    users = [f"u{i}" for i in range(5)]
+    for user in users:
+        identify(client, user, trial_ends_at="2026-04-12")
+    clock.advance(OPENS - START)
+    reevaluate_audience(app.state.parcours)
+    assert members(db_engine) == dict.fromkeys(users)
+    assert set(due(db_engine).values()) == {datetime(2026, 4, 11, 22, 0, tzinfo=UTC)}
