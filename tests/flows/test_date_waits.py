@@ -45,6 +45,11 @@ def due(engine: Engine) -> list[datetime]:
         return list(conn.execute(select(timers.c.due_at)).scalars())
 
 
+def timer_ids(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(timers.c.id)).scalars())
+
+
 def test_identify_moves_the_timer_and_the_tick_ends_the_wait_at_the_new_date(
     client: TestClient,
     app: FastAPI,
@@ -56,6 +61,10 @@ def test_identify_moves_the_timer_and_the_tick_ends_the_wait_at_the_new_date(
     identify = {"type": "identify", "userId": "ana", "traits": {"renewal_at": "2026-04-01"}}
     send(client, identify, {"type": "track", "userId": "ana", "event": "subscribed"})
     assert due(db_engine) == [datetime(2026, 3, 25, tzinfo=UTC)]
+
+    timer = timer_ids(db_engine)
+    send(client, {"type": "identify", "userId": "ana", "traits": {"plan": "pro"}})
+    assert timer_ids(db_engine) == timer  # its date stands: the timer is left alone
 
     moved = {"type": "identify", "userId": "ana", "traits": {"renewal_at": "2026-05-01"}}
     send(client, moved)
