@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     cap_tutorial_per_day: int = Field(0, ge=0)
     cap_tutorial_per_week: int = Field(0, ge=0)
     quiet_hours: str = ""
+    # The zone of profiles without a valid `timezone` trait: for quiet hours, and for date
+    # traits without a time (`2026-03-31` is midnight there) in conditions and waits.
     default_timezone: str = "UTC"
     outbox_dir: Path = Path("var/outbox")
     # smtp://user:password@host:587 (STARTTLS) or smtps://... (TLS from the start)
