@@ -106,11 +106,14 @@ def create_app(
     app.include_router(webhooks_router)
     app.include_router(system_router)
     if settings.cors_origins:
+        # Browsers on these origins: analytics.js sends Basic auth and, on a retry,
+        # X-Retry-Count; parcours.js sends X-User-Hash. Preflights are cached for 10 minutes.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-User-Hash"],
+            allow_headers=["Authorization", "Content-Type", "X-User-Hash", "X-Retry-Count"],
+            max_age=600,
         )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
