@@ -57,6 +57,7 @@ const closed = new Set<number>();
 const stepOf = new Map<number, number>();
 const reported = new Set<string>();
 let teardown: () => void = () => undefined;
+let shown: number | undefined; // the item on screen (or waiting for its anchor)
 let generation = 0;
 
 function safe<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
@@ -88,7 +89,7 @@ function refresh(): void {
     const list = (answer as { items?: Item[] } | null)?.items;
     if (asked !== generation || !Array.isArray(list)) return;
     items = list.filter((item) => !closed.has(item.id));
-    show();
+    if (items[0]?.id !== shown) show();
   });
 }
 
@@ -105,7 +106,6 @@ function missing(item: Item, selector: string, stepIndex: number | null): void {
 }
 
 function finish(item: Item, what: "completed" | "dismissed"): void {
-  teardown();
   closed.add(item.id);
   items = items.filter((other) => other.id !== item.id);
   void outcome(item, what).then(refresh);
@@ -121,6 +121,7 @@ function markSeen(item: Item): void {
 function show(): void {
   teardown();
   const item = items[0];
+  shown = item?.id;
   if (!item) return;
   if (item.kind === "tutorial" && item.steps?.length) showStep(item, stepOf.get(item.id) ?? 0);
   else if (item.kind === "tip") showTip(item);
@@ -201,7 +202,6 @@ function showTip(item: Item): void {
 
 function navigated(): void {
   if (options?.trackPages !== false) page();
-  teardown();
   show();
   refresh();
 }
