@@ -3,6 +3,7 @@ Parcours under uvicorn. Each test checks what the page shows and what Parcours s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,6 +77,24 @@ def beside(card: dict[str, float], target: dict[str, float]) -> bool:
     return (below or above) and across
 
 
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def colours(locator: Any) -> tuple[str, str]:
+    return locator.evaluate(  # type: ignore[no-any-return]
+        "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+    )
+
+
 def test_a_tutorial_walks_step_by_step(
     tab: Any, site: str, base: str, settings: Settings, db_engine: Engine
 ) -> None:
@@ -98,6 +117,8 @@ def test_a_tutorial_walks_step_by_step(
     # The host page's `button {font-size: 30px; background: #f0f}` does not reach the card.
     font = card.locator("button.primary").evaluate("b => getComputedStyle(b).fontSize")
     assert font == "14px"
+    assert contrast(*colours(card)) >= 4.5
+    assert contrast(*colours(card.locator("button.primary"))) >= 4.5
 
     card.locator("button.primary").click()
     assert card.locator(".progress").inner_text() == "2 of 3"
