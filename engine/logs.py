@@ -19,6 +19,9 @@ from engine.config import Settings
 
 access = logging.getLogger("parcours.access")
 
+# HTTP clients log each request's full URL at INFO, and a webhook receiver's URL may hold its
+# token (hooks.slack.com/services/...): they speak from WARNING on.
+QUIET_CLIENTS = ("httpx", "httpcore", "httpx2", "httpcore2")
 # Path parameters that hold a secret: written as their name, not their value.
 SECRET_PATH_PARAMS = frozenset({"token"})
 # What an access record carries besides its message (JSON lines keeps them as fields).
@@ -43,7 +46,8 @@ class JsonLines(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     """Send every logger's records at PARCOURS_LOG_LEVEL or above to stderr, as text or JSON
-    lines (PARCOURS_LOG_FORMAT); uvicorn's own loggers included, its access log replaced."""
+    lines (PARCOURS_LOG_FORMAT); uvicorn's own loggers included, its access log replaced,
+    HTTP clients' request lines left out."""
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
@@ -55,6 +59,8 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    for name in QUIET_CLIENTS:
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
 
 
 def log_access(scope: Scope, status: int, seconds: float) -> None:
