@@ -83,6 +83,36 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revisions the database is at, and whether that is the code's heads."""
+    from engine.store.db import create_db_engine
+    from engine.store.migrate import code_heads, database_heads
+
+    heads = database_heads(create_db_engine(_settings().database_url))
+    typer.echo("\n".join(sorted(heads)) or "no revision (run parcours db upgrade)")
+    behind = sorted(code_heads() - heads)
+    typer.echo(f"pending: {', '.join(behind)}" if behind else "up to date")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Target revision (parcours db current names them)."),
+) -> None:
+    """Undo migrations down to REVISION (before rolling the code back to that release)."""
+    from alembic.util import CommandError
+
+    from engine.store.db import create_db_engine
+    from engine.store.migrate import downgrade
+
+    try:
+        downgrade(create_db_engine(_settings().database_url), revision)
+    except CommandError as exc:
+        typer.echo(f"cannot downgrade to {revision}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"database downgraded to {revision}")
+
+
 @db_app.command("recount")
 def db_recount() -> None:
     """Recompute the flow page's counters and the stage kept on events and deliveries from
@@ -101,26 +131,43 @@ def db_recount() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="API only: leave the periodic jobs to `parcours worker`."
+    ),
 ) -> None:
-    """Run the API (migrating the database first)."""
+    """Run the API (migrating the database first), with the embedded worker unless
+    --no-worker (replicas behind a load balancer)."""
     import uvicorn
 
     from engine.heap import freeze_startup_heap
+    from engine.logs import configure_logging
     from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
     settings = _settings()
+    configure_logging(settings)
     db = create_db_engine(settings.database_url)
     upgrade(db)
     api = _app_or_exit(settings, db)
     typer.echo(startup_banner(settings, host, port))
-    scheduler = schedule(api.state.parcours)  # the embedded worker
+    scheduler = None if no_worker else schedule(api.state.parcours)  # the embedded worker
     freeze_startup_heap()
-    scheduler.start()
+    if scheduler is not None:
+        scheduler.start()
     try:
-        uvicorn.run(api, host=host, port=port, log_level="warning")
+        uvicorn.run(
+            api,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=settings.log_level,
+            access_log=False,  # engine.logs writes its own, without secrets
+            proxy_headers=settings.proxy_headers,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
 
 
 def startup_banner(settings: Settings, host: str, port: int) -> str:
@@ -143,19 +190,27 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
 
 @app.command()
 def worker() -> None:
-    """Run the periodic jobs alone (no API), against PARCOURS_DATABASE_URL."""
+    """Run the periodic jobs alone (no API), against PARCOURS_DATABASE_URL; metrics on
+    127.0.0.1:PARCOURS_WORKER_METRICS_PORT/metrics when that is set."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from engine.heap import freeze_startup_heap
+    from engine.logs import configure_logging
+    from engine.scheduler.listener import serve_metrics
     from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
     settings = _settings()
+    configure_logging(settings)
     db = create_db_engine(settings.database_url)
     upgrade(db)
-    api = _app_or_exit(settings, db)
-    typer.echo("Parcours worker running; Ctrl-C to stop")
-    scheduler = schedule(api.state.parcours, BlockingScheduler(timezone="UTC"))
+    state = _app_or_exit(settings, db).state.parcours
+    scheduler = schedule(state, BlockingScheduler(timezone="UTC"))
+    port = settings.worker_metrics_port
+    if port:
+        serve_metrics(state.metrics.registry, state.may_read_metrics, port)
+    where = f"; metrics on http://127.0.0.1:{port}/metrics" if port else ""
+    typer.echo(f"Parcours worker running{where}; Ctrl-C to stop")
     freeze_startup_heap()
     scheduler.start()
 

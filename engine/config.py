@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from itertools import combinations
 from pathlib import Path
@@ -28,6 +29,20 @@ MIN_SECRET = 32
 
 
 _Secret = tuple[str, str, int, str | None]
+
+# Settings that may hold a secret, so each may also come from a file named by
+# PARCOURS_<NAME>_FILE (systemd credentials, Docker and Kubernetes secrets).
+FILE_SETTINGS = (
+    "database_url",
+    "write_keys",
+    "server_write_keys",
+    "admin_key",
+    "metrics_token",
+    "link_secret",
+    "inapp_secret",
+    "smtp_url",
+    "email_http_token",
+)
 
 
 class Settings(BaseSettings):
@@ -97,9 +112,19 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(8, ge=1, le=64)
     webhook_max_attempts: int = Field(12, ge=1, le=30)
     webhook_max_backoff_seconds: float = Field(21_600.0, gt=0, le=604_800)
+    # Operations (docs/operations.md): log level and format, the worker's metrics listener
+    # (127.0.0.1:port, 0 = none), how old the newest worker heartbeat may be before /readyz
+    # says not ready, and which proxies' X-Forwarded-* headers uvicorn believes.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    worker_metrics_port: int = Field(0, ge=0, le=65_535)
+    heartbeat_stale_seconds: float = Field(60.0, gt=0)
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
 
     def __init__(self, **values: Any) -> None:
         """Any invalid setting is a ConfigurationError naming its variable, never a traceback."""
+        values = {**secrets_from_files(values), **values}
         try:
             super().__init__(**values)
         except ValidationError as exc:
@@ -155,7 +180,7 @@ class Settings(BaseSettings):
                 )
         return self
 
-    @field_validator("env", "email_transport", mode="before")
+    @field_validator("env", "email_transport", "log_level", "log_format", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -212,6 +237,29 @@ class Settings(BaseSettings):
             if x == y and a != b
         }
         return sorted(pairs)
+
+
+def secrets_from_files(given: dict[str, Any]) -> dict[str, str]:
+    """The settings named by PARCOURS_<NAME>_FILE, each the file's text without its trailing
+    newline; a setting given both ways is refused (which one wins would be a guess)."""
+    found = {}
+    for name in FILE_SETTINGS:
+        variable = f"PARCOURS_{name.upper()}"
+        path = os.environ.get(f"{variable}_FILE")
+        if not path:
+            continue
+        if variable in os.environ or name in given:
+            raise ConfigurationError(
+                f"invalid settings: {variable} and {variable}_FILE are both set; keep one"
+            )
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigurationError(
+                f"invalid settings: {variable}_FILE: cannot read {path} ({type(exc).__name__})"
+            ) from None
+        found[name] = text.removesuffix("\n").removesuffix("\r")
+    return found
 
 
 SMTP_URL_FORM = "PARCOURS_SMTP_URL must look like smtp://user:pass@host:587"

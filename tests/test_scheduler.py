@@ -30,6 +30,7 @@ def test_jobs_are_scheduled_at_the_configured_interval(app: FastAPI) -> None:
         "run_timers": 1,
         "send_deliveries": 1,
         "send_webhooks": 1,
+        "heartbeat": 1,
         "purge_webhooks": 86_400,
         "start_scheduled_flows": 30,
         "fold_experiment_outcomes": 900,

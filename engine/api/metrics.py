@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.channels.metrics import DeliveryMetrics
+from engine.logs import log_access
 
 
 class Metrics:
@@ -47,7 +48,8 @@ class Metrics:
 
 
 class MetricsMiddleware:
-    """Times every request; a plain ASGI middleware to stay cheap on the ingestion path."""
+    """Times every request, for the latency histogram and the access log; a plain ASGI
+    middleware to stay cheap on the ingestion path."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -68,9 +70,11 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            seconds = time.perf_counter() - started
             self.metrics.http_requests.labels(
                 scope["method"], _route(scope), str(status["code"])
-            ).observe(time.perf_counter() - started)
+            ).observe(seconds)
+            log_access(scope, status["code"], seconds)
 
 
 def _route(scope: Scope) -> str:

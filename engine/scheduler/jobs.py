@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 
 from engine.api.state import AppState
+from engine.clock import SystemClock
 from engine.experiments.service import fold_experiments
 from engine.flows.tasks import fire_schedules, run_due_timers
 from engine.pipeline import process_time_passed
+from engine.scheduler.heartbeat import beat, worker_name
+from engine.scheduler.metrics import JobMetrics, QueueCollector
 from engine.webhooks.tasks import purge_webhook_history, send_due_webhooks
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,11 @@ def reevaluate_audience(state: AppState) -> None:
             result.runtime.started,
             result.runtime.resumed,
         )
+
+
+def heartbeat(state: AppState) -> None:
+    """Tell /readyz that this process runs the periodic jobs."""
+    beat(state.engine, worker_name(), state.clock.now())
 
 
 def run_timers(state: AppState) -> None:
@@ -80,13 +88,15 @@ def start_scheduled_flows(state: AppState) -> None:
 
 
 def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseScheduler:
-    """Add every periodic job to `scheduler` (a background one by default), not started."""
+    """Add every periodic job to `scheduler` (a background one by default), not started;
+    the jobs' and the queues' metrics join the state's registry (once per state)."""
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
     # A tick still running when the next is due is skipped on purpose (max_instances=1);
     # APScheduler would log each skip as a warning.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     tick = state.settings.tick_seconds
     jobs: list[tuple[Callable[[AppState], None], float]] = [
+        (heartbeat, tick),
         (reevaluate_audience, state.settings.audience_interval_seconds),
         (run_timers, tick),
         (send_deliveries, tick),
@@ -95,12 +105,16 @@ def schedule(state: AppState, scheduler: BaseScheduler | None = None) -> BaseSch
         (start_scheduled_flows, 30),
         (fold_experiment_outcomes, state.settings.experiment_fold_interval_seconds),
     ]
+    timings = JobMetrics(state.metrics.registry)
+    state.metrics.registry.register(QueueCollector(state.engine, state.clock))
     for job, seconds in jobs:
         # The fold also runs at start: until it has run, results compute every exposure
-        # live (seconds at a million), and a process may start after a long stop.
-        first = {"next_run_time": datetime.now(UTC)} if job is fold_experiment_outcomes else {}
+        # live (seconds at a million), and a process may start after a long stop. So does
+        # the heartbeat, so a fresh worker is ready at once. APScheduler runs on wall time.
+        starts_now = job in (fold_experiment_outcomes, heartbeat)
+        first = {"next_run_time": SystemClock().now()} if starts_now else {}
         scheduler.add_job(
-            job,
+            timings.timed(job),
             "interval",
             seconds=seconds,
             args=[state],

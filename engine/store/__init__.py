@@ -5,4 +5,5 @@ import engine.store.experiment_tables
 import engine.store.runtime_tables
 import engine.store.security_tables
 import engine.store.tables
-import engine.store.webhook_tables  # noqa: F401
+import engine.store.webhook_tables
+import engine.store.worker_tables  # noqa: F401
