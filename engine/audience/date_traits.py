@@ -53,10 +53,11 @@ def date_conditions(catalog: Catalog) -> DateConditions:
 
 @lru_cache(maxsize=8)
 def condition_hashes(catalog: Catalog) -> Mapping[str, str]:
-    """Each date condition of the catalog by a hash of what fixes its moments, to its
-    top-level trait key."""
+    """Each date condition of the catalog by a hash of what fixes its moments (the default
+    zone included: changing it moves date-only values), to its top-level trait key."""
+    zone = catalog.default_timezone
     return {
-        sha256(f"{node.trait}|{name}|{offset.total_seconds()}".encode()).hexdigest(): key
+        sha256(f"{node.trait}|{name}|{offset.total_seconds()}|{zone}".encode()).hexdigest(): key
         for key, nodes in date_conditions(catalog).items()
         for node in nodes
         for name, offset in [node.operator]

@@ -164,3 +164,14 @@ def test_the_job_takes_due_profiles_page_by_page(
     reevaluate_audience(app.state.parcours)
     assert members(db_engine) == dict.fromkeys(users)
     assert set(due(db_engine).values()) == {datetime(2026, 4, 11, 22, 0, tzinfo=UTC)}
+
+
+def test_changing_the_default_timezone_plans_date_conditions_again(
+    db_engine: Engine, catalog: Catalog, client: TestClient
+) -> None:
+    identify(client, "ana", trial_ends_at="2026-04-12")
+    process_time_passed(db_engine, catalog, START)  # planned with Paris
+    assert due(db_engine) == {"ana": OPENS}
+
+    process_time_passed(db_engine, replace(catalog, default_timezone="UTC"), START)
+    assert due(db_engine) == {"ana": datetime(2026, 4, 9, 0, 0, tzinfo=UTC)}
