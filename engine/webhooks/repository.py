@@ -134,6 +134,18 @@ def renew_lease(conn: Connection, ids: Collection[int], now: datetime) -> None:
         conn.execute(update(messages).where(*where).values(updated_at=now))
 
 
+def note_delivered(writer: BulkWriter, message_id: int, at: datetime) -> None:
+    """Write down, right after the answer, that a claimed message was delivered.
+
+    Its outcome is written later with others; a worker that dies in between leaves it
+    `sending` with `delivered_at`, which the next claim records without sending again.
+    """
+    writer.execute_many(
+        "UPDATE webhook_messages SET delivered_at = {p} WHERE id = {p} AND status = 'sending'",
+        [(writer.time(at), message_id)],
+    )
+
+
 def messages_by_id(conn: Connection, ids: Collection[int]) -> list[RowMapping]:
     query = select(messages).where(messages.c.id.in_(list(ids))).order_by(messages.c.id)
     return list(conn.execute(query).mappings())

@@ -1,10 +1,14 @@
 """Send due outbox messages after their transaction committed, and log every attempt.
 
 Claiming marks a batch of messages `sending` in one short transaction; the batch is sent
-`concurrency` requests at a time and its outcomes are written in one more. A worker that
-dies mid-send leaves messages in `sending`; after the lease they are claimed again, so a
-crash costs at most a resend with the same `webhook-id` (receivers drop it), never a lost
-message. Failures are retried with backoff, or when a 429 or 503 asks in `Retry-After`
+`concurrency` requests at a time and its outcomes are written in one more (or every
+FLUSH_SECONDS). Each delivered message is also noted on its row at once (`delivered_at`, a
+small commit not waiting for the disk). A worker that dies mid-send leaves messages in
+`sending`; after the lease they are claimed again, the noted ones are recorded as delivered
+without a request, so a crash costs at most a resend of the messages then in flight (with
+the same `webhook-id`: receivers drop it), never a lost message.
+
+Failures are retried with backoff, or when a 429 or 503 asks in `Retry-After`
 (`retry.py`); a message that fails permanently or too often is dead until replayed through
 the API. Each failed attempt is logged (never with the answer's body) and every attempt is
 counted in the Prometheus metrics (`engine.channels.metrics`).
@@ -67,7 +71,7 @@ def send_due_webhooks(
         wanted = {r["endpoint_id"] for r in rows if r["endpoint_id"] is not None}
         api = {r["id"]: r for r in repo.api_endpoints(conn, wanted)} if wanted else {}
     attempt = partial(
-        _attempt, catalog, api, os.environ if environ is None else environ, sender, clock
+        _attempt, engine, catalog, api, os.environ if environ is None else environ, sender, clock
     )
     retries = Retries(rng or random.Random(), max_attempts, longest_wait)
     outcomes = _Outcomes(engine, clock, ids, retries, metrics or DeliveryMetrics())
@@ -79,6 +83,7 @@ def send_due_webhooks(
 
 
 def _attempt(
+    engine: Engine,
     catalog: Catalog,
     api: Mapping[int, Mapping[Any, Any]],
     environ: Mapping[str, str],
@@ -88,6 +93,8 @@ def _attempt(
 ) -> tuple[Mapping[Any, Any], Attempt, datetime]:
     """Send one message as its endpoint is configured now (runs in the sender's threads)."""
     at = clock.now()
+    if row["delivered_at"] is not None:  # its worker stopped between the answer and the record
+        return row, Attempt("sent", error="delivered before a restart"), row["delivered_at"]
     try:
         target = message_target(row, catalog, api, environ, at)
     except SecretUnavailable as exc:
@@ -95,10 +102,14 @@ def _attempt(
     except EndpointGone as exc:
         return row, Attempt("failed", error=str(exc)), at
     try:
-        return row, sender.deliver(target.url, row["message_id"], row["payload"], target.keys), at
+        attempt = sender.deliver(target.url, row["message_id"], row["payload"], target.keys)
     except Exception as exc:  # a bug while sending is a transient failure, never a crash
         log.exception("webhook message %s could not be sent", row["message_id"])
         return row, Attempt("retry", error=f"{type(exc).__name__}: {exc}"), at
+    if attempt.outcome == "sent":
+        with write_transaction(engine, durable=False) as conn:
+            repo.note_delivered(BulkWriter(conn), row["id"], at)
+    return row, attempt, at
 
 
 Done = tuple[Mapping[Any, Any], Attempt, datetime]

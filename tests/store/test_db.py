@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
+from engine.clock import FrozenClock
+from engine.flows.repository import fired_at, record_fire
 from engine.store.db import write_transaction
 
 
@@ -15,14 +17,13 @@ def synced(conn: Connection) -> str:
 
 
 def test_a_transaction_not_waiting_for_the_disk_commits_and_restores_durability(
-    db_engine: Engine,
+    db_engine: Engine, clock: FrozenClock
 ) -> None:
     with write_transaction(db_engine) as conn:
         configured = synced(conn)  # the test server of PostgreSQL itself runs without sync
     with write_transaction(db_engine, durable=False) as conn:
         assert synced(conn) == "off"
-        conn.execute(text("CREATE TABLE notes (n INTEGER)"))
-        conn.execute(text("INSERT INTO notes VALUES (1)"))
+        record_fire(conn, "f", clock.now(), first=True)
     with write_transaction(db_engine) as conn:
         assert synced(conn) == configured
-        assert conn.execute(text("SELECT n FROM notes")).scalar_one() == 1
+        assert fired_at(conn, "f") == clock.now()

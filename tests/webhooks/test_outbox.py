@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from engine.webhooks import repository as repo
 from engine.webhooks.events import WebhookEvent
 from engine.webhooks.guard import AddressGuard
 from engine.webhooks.schemas import EndpointCreate
-from engine.webhooks.sender import WebhookSender
+from engine.webhooks.sender import Attempt, WebhookSender
 from engine.webhooks.service import create_endpoint, publish
 from engine.webhooks.signing import generate_secret
 from engine.webhooks.tasks import LEASE, purge_webhook_history
@@ -273,3 +274,39 @@ def test_old_history_is_purged_and_pending_messages_are_kept(
         ("marc", "pending")
     ]
     assert attempt_log(db_engine) == []
+
+
+class DyingSender(WebhookSender):
+    """Delivers `sends` messages, then the process dies (as under SIGKILL: nothing after runs)."""
+
+    def __init__(self, sends: int) -> None:
+        super().__init__(AddressGuard(allow_private=True), timeout=5.0, concurrency=1)
+        self.sends = sends
+
+    def deliver(self, *args: Any, **kwargs: Any) -> Attempt:
+        if self.sends == 0:
+            raise KeyboardInterrupt  # not an Exception: the task cannot catch it
+        self.sends -= 1
+        return super().deliver(*args, **kwargs)
+
+
+def test_a_worker_dying_mid_batch_resends_nothing_it_had_delivered(
+    db_engine: Engine,
+    catalog: Catalog,
+    clock: FrozenClock,
+    receiver: Receiver,
+    sender: WebhookSender,
+    environ: dict[str, str],
+) -> None:
+    for user in ("ada", "bob", "cy"):
+        track(db_engine, catalog, clock, user, "signed_up")
+    with DyingSender(sends=2) as dying, pytest.raises(KeyboardInterrupt):
+        send(db_engine, catalog, dying, clock, environ)
+    assert len(receiver.hits("/hook")) == 2
+
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert send(db_engine, catalog, sender, clock, environ) == 3
+    rows = outbox(db_engine)
+    webhook_ids = [hit.headers["webhook-id"] for hit in receiver.hits("/hook")]
+    assert webhook_ids == [row["message_id"] for row in rows]  # each once, in order
+    assert [(r["status"], r["attempts"]) for r in rows] == [("delivered", 1)] * 3
