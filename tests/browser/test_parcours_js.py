@@ -160,6 +160,21 @@ def test_a_tutorial_walks_step_by_step(
     assert tab.errors == []
 
 
+def test_a_tutorial_completes_from_the_keyboard(
+    tab: Any, site: str, base: str, settings: Settings, db_engine: Engine
+) -> None:
+    send_event(base, "eve", "tour_requested")
+    tab.goto(app_url(site, base, settings, "eve"))
+    card = tab.locator(CARD)
+    for step in ("1 of 3", "2 of 3", "3 of 3"):
+        assert card.locator(".progress").inner_text() == step
+        tab.keyboard.press("Enter")  # the focused main button: Next, then Done
+    assert eventually(lambda: tab.locator(CARD).count() == 0 or None)
+    assert eventually(lambda: status_of(db_engine, "app-tour") == "completed" or None)
+    assert len(named(db_engine, "eve", "tutorial_completed")) == 1
+    assert named(db_engine, "eve", "tutorial_dismissed") == []
+
+
 def test_tips_anchored_or_as_a_banner(
     tab: Any, site: str, base: str, settings: Settings, db_engine: Engine
 ) -> None:
