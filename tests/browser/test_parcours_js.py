@@ -169,6 +169,11 @@ def test_a_tutorial_completes_from_the_keyboard(
     for step in ("1 of 3", "2 of 3", "3 of 3"):
         assert card.locator(".progress").inner_text() == step
         tab.keyboard.press("Enter")  # the focused main button: Next, then Done
+        if step == "1 of 3":  # focus moved by keyboard shows a ring
+            ring = card.locator("button.primary").evaluate(
+                "b => [getComputedStyle(b).outlineStyle, getComputedStyle(b).outlineWidth]"
+            )
+            assert ring == ["solid", "3px"]
     assert eventually(lambda: tab.locator(CARD).count() == 0 or None)
     assert eventually(lambda: status_of(db_engine, "app-tour") == "completed" or None)
     assert len(named(db_engine, "eve", "tutorial_completed")) == 1
