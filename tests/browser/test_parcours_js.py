@@ -50,6 +50,9 @@ def tab(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.requested = requested
     yield page
     context.close()
 
@@ -158,6 +161,8 @@ def test_a_tutorial_walks_step_by_step(
     ]
     assert pages == ["/index.html", "/automations"]
     assert tab.errors == []
+    assert [url for url in tab.requested if not url.startswith((site, base))] == []
+    assert any(url.startswith(f"{base}/v1/inapp/ada") for url in tab.requested)
 
 
 def test_a_tutorial_completes_from_the_keyboard(
