@@ -128,22 +128,25 @@ function show(): void {
   else if (item.kind === "tip") showTip(item);
 }
 
+/** Clears what is on screen, and returns the list of clean-ups the next `teardown()` runs. */
+function cleanups(): Array<() => void> {
+  teardown();
+  const stops: Array<() => void> = [];
+  teardown = () => {
+    teardown = () => undefined;
+    stops.splice(0).forEach((stop) => stop());
+  };
+  return stops;
+}
+
 function showStep(item: Item, index: number): void {
   const steps = item.steps as Step[];
   const step = steps[index];
   stepOf.set(item.id, index);
   const last = index === steps.length - 1;
+  const stops = cleanups();
   const restore = document.activeElement as HTMLElement | null;
-  let stops: Array<() => void> = [];
-  const go = (to: number) => {
-    teardown();
-    showStep(item, to);
-  };
-  teardown = () => {
-    stops.forEach((stop) => stop());
-    stops = [];
-    teardown = () => undefined;
-  };
+  const go = (to: number) => showStep(item, to);
   const stopWaiting = waitFor(step.target, options?.anchorTimeout ?? 3000, (target) => {
     target.scrollIntoView({ block: "center", inline: "nearest" });
     const box = card({
@@ -177,12 +180,7 @@ function showStep(item: Item, index: number): void {
 }
 
 function showTip(item: Item): void {
-  let stops: Array<() => void> = [];
-  teardown = () => {
-    stops.forEach((stop) => stop());
-    stops = [];
-    teardown = () => undefined;
-  };
+  const stops = cleanups();
   const draw = (target: Element | null) => {
     const box = card({
       id: `parcours-${item.id}`,
