@@ -45,10 +45,10 @@ $(NODE_MODULES): browser/package-lock.json
 	touch $@
 
 sdk: $(NODE_MODULES)
-	cd browser && npx --no-install tsc --noEmit -p . && node build.mjs
+	cd browser && npm run --silent typecheck && npm run --silent build
 
 sdk-check: $(NODE_MODULES)
-	cd browser && npx --no-install tsc --noEmit -p . && node build.mjs --check
+	cd browser && npm run --silent typecheck && npm run --silent build -- --check
 
 format: install
 	$(BIN)/ruff format .

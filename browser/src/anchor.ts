@@ -1,5 +1,7 @@
 // Finding an item's target element and keeping a card beside it.
 
+import { safe } from "./safe";
+
 const POLL_MS = 200;
 
 /** Calls `found` once `selector` matches, `missing` once if it has not after `timeoutMs`.
@@ -23,14 +25,17 @@ export function waitFor(
     return element !== null;
   };
   if (look()) return () => undefined;
-  const timer = window.setInterval(() => {
-    waited += POLL_MS;
-    if (look()) clearInterval(timer);
-    else if (!reported && waited >= timeoutMs) {
-      reported = true;
-      missing();
-    }
-  }, POLL_MS);
+  const timer = window.setInterval(
+    safe(() => {
+      waited += POLL_MS;
+      if (look()) clearInterval(timer);
+      else if (!reported && waited >= timeoutMs) {
+        reported = true;
+        missing();
+      }
+    }),
+    POLL_MS,
+  );
   return () => clearInterval(timer);
 }
 
@@ -54,10 +59,10 @@ export function place(card: HTMLElement, target: Element): void {
  * function is called. */
 export function follow(card: HTMLElement, target: Element): () => void {
   let frame = 0;
-  const again = () => {
+  const again = safe(() => {
     cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => place(card, target));
-  };
+    frame = requestAnimationFrame(safe(() => place(card, target)));
+  });
   place(card, target);
   addEventListener("scroll", again, { capture: true, passive: true });
   addEventListener("resize", again);

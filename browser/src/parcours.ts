@@ -2,6 +2,7 @@
 // The only global is `window.Parcours`; every entry point swallows its own errors.
 
 import { follow, waitFor } from "./anchor";
+import { safe } from "./safe";
 import { Tracker } from "./tracker";
 import { Connection, inapp } from "./transport";
 import { card } from "./view";
@@ -56,19 +57,10 @@ let items: Item[] = [];
 const closed = new Set<number>();
 const stepOf = new Map<number, number>();
 const reported = new Set<string>();
+const skipped = new Set<number>(); // items whose target is missing on this page
 let teardown: () => void = () => undefined;
 let shown: number | undefined; // the item on screen (or waiting for its anchor)
 let generation = 0;
-
-function safe<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
-  return (...args: A) => {
-    try {
-      fn(...args);
-    } catch {
-      // Never into the host page.
-    }
-  };
-}
 
 function track(event: string, properties: Record<string, unknown> = {}): void {
   tracker?.enqueue({ type: "track", event, properties });
@@ -85,12 +77,14 @@ function userPath(suffix = ""): string {
 function refresh(): void {
   if (!conn || !userHash || !tracker?.userId) return;
   const asked = ++generation;
-  void inapp(conn, userPath(), userHash, "GET").then((answer) => {
-    const list = (answer as { items?: Item[] } | null)?.items;
-    if (asked !== generation || !Array.isArray(list)) return;
-    items = list.filter((item) => !closed.has(item.id));
-    if (items[0]?.id !== shown) show();
-  });
+  void inapp(conn, userPath(), userHash, "GET").then(
+    safe((answer: unknown) => {
+      const list = (answer as { items?: Item[] } | null)?.items;
+      if (asked !== generation || !Array.isArray(list)) return;
+      items = list.filter((item) => !closed.has(item.id));
+      if (nextItem()?.id !== shown) show();
+    }),
+  );
 }
 
 function outcome(item: Item, what: "seen" | "completed" | "dismissed"): Promise<unknown> {
@@ -103,12 +97,14 @@ function missing(item: Item, selector: string, stepIndex: number | null): void {
   if (reported.has(key)) return;
   reported.add(key);
   track("anchor_missing", { item: item.name, item_id: item.id, kind: item.kind, step_index: stepIndex, selector, page: location.pathname });
+  skipped.add(item.id);
+  show(); // the next item, if its target is here
 }
 
 function finish(item: Item, what: "completed" | "dismissed"): void {
   closed.add(item.id);
   items = items.filter((other) => other.id !== item.id);
-  void outcome(item, what).then(refresh);
+  void outcome(item, what).then(safe(refresh));
   show();
 }
 
@@ -118,13 +114,29 @@ function markSeen(item: Item): void {
   void outcome(item, "seen");
 }
 
+/** The item to show: the first (highest priority) whose target is not missing here. */
+function nextItem(): Item | undefined {
+  return items.find((item) => !skipped.has(item.id));
+}
+
 function show(): void {
   teardown();
-  const item = items[0];
+  const item = nextItem();
   shown = item?.id;
   if (!item) return;
   if (item.kind === "tutorial" && item.steps?.length) showStep(item, stepOf.get(item.id) ?? 0);
   else if (item.kind === "tip") showTip(item);
+}
+
+/** Clears what is on screen, and returns the list of clean-ups the next `teardown()` runs. */
+function cleanups(): Array<() => void> {
+  teardown();
+  const stops: Array<() => void> = [];
+  teardown = () => {
+    teardown = () => undefined;
+    stops.splice(0).forEach((stop) => stop());
+  };
+  return stops;
 }
 
 function showStep(item: Item, index: number): void {
@@ -132,17 +144,9 @@ function showStep(item: Item, index: number): void {
   const step = steps[index];
   stepOf.set(item.id, index);
   const last = index === steps.length - 1;
+  const stops = cleanups();
   const restore = document.activeElement as HTMLElement | null;
-  let stops: Array<() => void> = [];
-  const go = (to: number) => {
-    teardown();
-    showStep(item, to);
-  };
-  teardown = () => {
-    stops.forEach((stop) => stop());
-    stops = [];
-    teardown = () => undefined;
-  };
+  const go = (to: number) => showStep(item, to);
   const stopWaiting = waitFor(step.target, options?.anchorTimeout ?? 3000, (target) => {
     target.scrollIntoView({ block: "center", inline: "nearest" });
     const box = card({
@@ -158,9 +162,9 @@ function showStep(item: Item, index: number): void {
         { label: last ? labels.done : labels.next, primary: true, run: () => (last ? finish(item, "completed") : go(index + 1)) },
       ],
     });
-    const onKey = (event: KeyboardEvent) => {
+    const onKey = safe((event: KeyboardEvent) => {
       if (event.key === "Escape") finish(item, "dismissed");
-    };
+    });
     document.addEventListener("keydown", onKey);
     stops.push(follow(box, target), () => {
       document.removeEventListener("keydown", onKey);
@@ -176,12 +180,7 @@ function showStep(item: Item, index: number): void {
 }
 
 function showTip(item: Item): void {
-  let stops: Array<() => void> = [];
-  teardown = () => {
-    stops.forEach((stop) => stop());
-    stops = [];
-    teardown = () => undefined;
-  };
+  const stops = cleanups();
   const draw = (target: Element | null) => {
     const box = card({
       id: `parcours-${item.id}`,
@@ -202,6 +201,7 @@ function showTip(item: Item): void {
 
 function navigated(): void {
   if (options?.trackPages !== false) page();
+  skipped.clear();
   show();
   refresh();
 }

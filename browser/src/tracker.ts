@@ -1,6 +1,7 @@
 // Segment-shaped calls, queued and sent as one `/v1/b` batch a second later, or at once
 // (keepalive) when the page is hidden, so the last clicks before leaving are not lost.
 
+import { safe } from "./safe";
 import { Connection, post } from "./transport";
 
 declare const __VERSION__: string;
@@ -35,11 +36,14 @@ export class Tracker {
   userId: string | undefined;
 
   constructor(private readonly conn: Connection) {
-    const flushNow = () => this.flush(true);
+    const flushNow = safe(() => this.flush(true));
     addEventListener("pagehide", flushNow);
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "hidden") flushNow();
-    });
+    document.addEventListener(
+      "visibilitychange",
+      safe(() => {
+        if (document.visibilityState === "hidden") flushNow();
+      }),
+    );
   }
 
   enqueue(call: Call): void {
@@ -56,7 +60,7 @@ export class Tracker {
       },
     });
     if (this.queue.length >= MAX_QUEUE) this.flush(false);
-    else if (this.timer === undefined) this.timer = window.setTimeout(() => this.flush(false), FLUSH_MS);
+    else if (this.timer === undefined) this.timer = window.setTimeout(safe(() => this.flush(false)), FLUSH_MS);
   }
 
   flush(keepalive: boolean): void {

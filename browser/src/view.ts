@@ -1,6 +1,8 @@
 // The cards, drawn inside a shadow root so the host page's CSS neither reaches nor is touched
 // by them. Themable through CSS custom properties, which do cross the shadow boundary.
 
+import { safe } from "./safe";
+
 const STYLE = `
 :host{all:initial}
 .card{position:fixed;z-index:var(--parcours-z-index,2147483000);box-sizing:border-box;
@@ -74,12 +76,12 @@ export function card(spec: CardSpec): HTMLElement {
     "data-parcours": spec.id,
   });
   const close = el("button", { class: "close", type: "button", "aria-label": spec.closeLabel }, "×");
-  close.addEventListener("click", spec.onClose);
+  close.addEventListener("click", safe(spec.onClose));
   const row = el("div", { class: "row" });
   if (spec.progress) row.appendChild(el("span", { class: "progress" }, spec.progress));
   for (const action of spec.actions) {
     const button = el("button", { type: "button", class: action.primary ? "primary" : "" }, action.label);
-    button.addEventListener("click", action.run);
+    button.addEventListener("click", safe(action.run));
     row.appendChild(button);
   }
   box.append(close, el("h2", { id: titleId }, spec.title), el("p", { id: bodyId }, spec.body), row);

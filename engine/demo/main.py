@@ -10,7 +10,8 @@ import typer
 
 from engine.api.app import create_app
 from engine.demo.report import render_html, render_text, summarize
-from engine.demo.runner import ADMIN_KEY, DemoConfig, DemoRun, run_demo
+from engine.demo.runner import ADMIN_KEY, WRITE_KEY, DemoConfig, DemoRun, run_demo
+from engine.demo.sample_app import sample_app_router
 from engine.demo.server import serve_in_thread
 from engine.heap import freeze_startup_heap
 
@@ -73,8 +74,10 @@ def _run_with_progress(config: DemoConfig) -> DemoRun:
 
 def _serve(demo: DemoRun, port: int) -> None:
     app = create_app(demo.settings, engine=demo.engine, clock=demo.clock)
+    app.include_router(sample_app_router(app.state.parcours, WRITE_KEY))
     with serve_in_thread(app, port) as url:
         typer.echo(f"Serving on {url} (admin key {ADMIN_KEY}); Ctrl-C to stop")
+        typer.echo(f"A demo user's app, with parcours.js showing their tour: {url}/demo-app")
         try:
             while True:
                 time.sleep(3600)

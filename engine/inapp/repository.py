@@ -8,19 +8,40 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, case, or_, select, update
 
 from engine.flows.repository import inapp_items
+from engine.ingest.repository import profiles
+
+
+def _waiting(now: datetime) -> tuple[Any, ...]:
+    return (
+        inapp_items.c.status.in_(("pending", "seen")),
+        or_(inapp_items.c.expires_at.is_(None), inapp_items.c.expires_at > now),
+    )
 
 
 def pending_items(conn: Connection, profile_id: int, now: datetime) -> list[RowMapping]:
     query = (
         select(inapp_items)
-        .where(
-            inapp_items.c.profile_id == profile_id,
-            inapp_items.c.status.in_(("pending", "seen")),
-            or_(inapp_items.c.expires_at.is_(None), inapp_items.c.expires_at > now),
-        )
+        .where(inapp_items.c.profile_id == profile_id, *_waiting(now))
         .order_by(inapp_items.c.priority.desc(), inapp_items.c.id)
     )
     return list(conn.execute(query).mappings())
+
+
+def first_waiting_user(conn: Connection, now: datetime) -> str | None:
+    """A user id with an item waiting, one with a tutorial if any (the demo app signs in as it)."""
+    query = (
+        select(profiles.c.user_id)
+        .join(inapp_items, inapp_items.c.profile_id == profiles.c.id)
+        .where(profiles.c.user_id.is_not(None), *_waiting(now))
+        .order_by(
+            case((inapp_items.c.kind == "tutorial", 0), else_=1),
+            inapp_items.c.priority.desc(),
+            inapp_items.c.id,
+        )
+        .limit(1)
+    )
+    user: str | None = conn.execute(query).scalar()
+    return user
 
 
 def get_item(conn: Connection, profile_id: int, item_id: int) -> RowMapping | None:

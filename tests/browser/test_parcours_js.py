@@ -50,6 +50,9 @@ def tab(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.requested = requested
     yield page
     context.close()
 
@@ -131,6 +134,8 @@ def test_a_tutorial_walks_step_by_step(
     assert beside(box(tab, CARD), send)
     tab.mouse.wheel(0, -200)  # the card follows its target
     assert eventually(lambda: beside(box(tab, CARD), box(tab, "#send-button")) or None)
+    tab.set_viewport_size({"width": 700, "height": 600})
+    assert eventually(lambda: beside(box(tab, CARD), box(tab, "#send-button")) or None)
     card.locator("button", has_text="Back").click()
     assert card.locator(".progress").inner_text() == "2 of 3"
 
@@ -156,6 +161,28 @@ def test_a_tutorial_walks_step_by_step(
     ]
     assert pages == ["/index.html", "/automations"]
     assert tab.errors == []
+    assert [url for url in tab.requested if not url.startswith((site, base))] == []
+    assert any(url.startswith(f"{base}/v1/inapp/ada") for url in tab.requested)
+
+
+def test_a_tutorial_completes_from_the_keyboard(
+    tab: Any, site: str, base: str, settings: Settings, db_engine: Engine
+) -> None:
+    send_event(base, "eve", "tour_requested")
+    tab.goto(app_url(site, base, settings, "eve"))
+    card = tab.locator(CARD)
+    for step in ("1 of 3", "2 of 3", "3 of 3"):
+        assert card.locator(".progress").inner_text() == step
+        tab.keyboard.press("Enter")  # the focused main button: Next, then Done
+        if step == "1 of 3":  # focus moved by keyboard shows a ring
+            ring = card.locator("button.primary").evaluate(
+                "b => [getComputedStyle(b).outlineStyle, getComputedStyle(b).outlineWidth]"
+            )
+            assert ring == ["solid", "3px"]
+    assert eventually(lambda: tab.locator(CARD).count() == 0 or None)
+    assert eventually(lambda: status_of(db_engine, "app-tour") == "completed" or None)
+    assert len(named(db_engine, "eve", "tutorial_completed")) == 1
+    assert named(db_engine, "eve", "tutorial_dismissed") == []
 
 
 def test_tips_anchored_or_as_a_banner(
@@ -179,10 +206,11 @@ def test_tips_anchored_or_as_a_banner(
     assert tab.errors == []
 
 
-def test_a_missing_anchor_is_reported_with_page_and_selector(
+def test_a_missing_anchor_is_reported_and_the_next_item_shown(
     tab: Any, site: str, base: str, settings: Settings, db_engine: Engine
 ) -> None:
-    send_event(base, "cy", "ghost_requested")
+    send_event(base, "cy", "ghost_requested")  # first in line, its target is not on the page
+    send_event(base, "cy", "news_requested")
     tab.goto(app_url(site, base, settings, "cy", anchor="400"))
     reported = eventually(lambda: named(db_engine, "cy", "anchor_missing"))
     assert reported[0]["properties"] == {
@@ -193,8 +221,12 @@ def test_a_missing_anchor_is_reported_with_page_and_selector(
         "selector": "#missing",
         "page": "/index.html",
     }
-    assert tab.locator(CARD).count() == 0
+    assert tab.locator(CARD).locator("h2").inner_text() == "New in Postwave"
+    assert tab.locator(CARD).count() == 1
     assert status_of(db_engine, "ghost") == "pending"
+    tab.click("#audience")  # on another page the target is looked for, and reported, again
+    assert eventually(lambda: len(named(db_engine, "cy", "anchor_missing")) == 2 or None)
+    assert named(db_engine, "cy", "anchor_missing")[1]["properties"]["page"] == "/audience"
 
 
 def test_events_sent_just_before_leaving_arrive(
