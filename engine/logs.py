@@ -1,6 +1,7 @@
 """Logging for every process: the level and format settings, and the access log.
 
-The access log names method, path, status and duration, never headers (Authorization, user
+The access log names method, path, status, duration and the client's address (the one
+behind the proxy when PARCOURS_PROXY_HEADERS trusts it), never other headers (Authorization, user
 hashes), never the query string (in-app calls may carry `write_key` and `user_hash` there),
 and never a signed link token in a path (`/unsubscribe/{token}`, `/t/c/{token}`).
 """
@@ -25,7 +26,7 @@ QUIET_CLIENTS = ("httpx", "httpcore", "httpx2", "httpcore2")
 # Path parameters that hold a secret: written as their name, not their value.
 SECRET_PATH_PARAMS = frozenset({"token"})
 # What an access record carries besides its message (JSON lines keeps them as fields).
-ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
+ACCESS_FIELDS = ("client", "method", "path", "status", "duration_ms")
 
 
 class JsonLines(logging.Formatter):
@@ -67,13 +68,16 @@ def log_access(scope: Scope, status: int, seconds: float) -> None:
     """One access line for a finished HTTP request."""
     if not access.isEnabledFor(logging.INFO):
         return
+    client = scope.get("client")
     fields = {
+        "client": client[0] if client else "-",
         "method": scope["method"],
         "path": logged_path(scope),
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
     }
-    access.info("%(method)s %(path)s %(status)s %(duration_ms)s ms", fields, extra=fields)
+    line = "%(client)s %(method)s %(path)s %(status)s %(duration_ms)s ms"
+    access.info(line, fields, extra=fields)
 
 
 def logged_path(scope: Scope) -> str:

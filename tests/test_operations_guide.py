@@ -208,6 +208,8 @@ def test_the_guides_units_run_replicas_and_a_worker_until_ready(deployment: Depl
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     token = {"Authorization": f"Bearer {deployment.secrets['metrics_token']}"}
     deployment.wait_for("worker metrics", answers(metrics_url, 200, **token))
+    # The guide trusts X-Forwarded-For from its proxy on 127.0.0.1.
+    httpx.get(f"{apis[0]}/healthz", headers={"X-Forwarded-For": "203.0.113.7"})
     scraped = httpx.get(metrics_url, headers=token)
     refused = httpx.get(metrics_url)
     engine = create_db_engine(deployment.database_url)
@@ -226,9 +228,12 @@ def test_the_guides_units_run_replicas_and_a_worker_until_ready(deployment: Depl
     assert refused.status_code == 401
     logs = deployment.logs()
     json_lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
-    assert any(
-        line.get("path") == "/readyz" and line.get("status") == 200 for line in json_lines
-    ), logs
+    access = [line for line in json_lines if line["logger"] == "parcours.access"]
+    assert any(line["path"] == "/readyz" and line["status"] == 200 for line in access), logs
+    assert {line["client"] for line in access if line["path"] == "/healthz"} == {
+        "127.0.0.1",
+        "203.0.113.7",
+    }
     password = make_url(deployment.database_url).password
     assert password
     for name, value in [*deployment.secrets.items(), ("database password", password)]:
