@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+NODE_MODULES := browser/node_modules/.installed
 
-.PHONY: install demo serve test test-slow lint format bench
+.PHONY: install demo serve test test-slow lint format bench sdk sdk-check
 
 install: $(VENV)/.installed
 
@@ -21,7 +22,7 @@ serve: install
 	$(BIN)/parcours serve
 
 # The suite runs every database test on SQLite and on a private PostgreSQL server.
-test: install
+test: install $(NODE_MODULES)
 	bash .ci/ensure-postgres
 	bash .ci/ensure-chromium
 	$(BIN)/pytest -m "not slow"
@@ -30,10 +31,24 @@ test-slow: install
 	bash .ci/ensure-postgres
 	$(BIN)/pytest -m slow
 
-lint: install
+lint: install sdk-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# parcours.js (browser/, TypeScript) is built by esbuild into engine/browser_sdk/ and committed,
+# so a pip install needs no Node. `make sdk` rebuilds it; `make sdk-check` type-checks and fails
+# when the shipped file differs from a fresh build.
+$(NODE_MODULES): browser/package-lock.json
+	bash .ci/ensure-node
+	cd browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+sdk: $(NODE_MODULES)
+	cd browser && npx --no-install tsc --noEmit -p . && node build.mjs
+
+sdk-check: $(NODE_MODULES)
+	cd browser && npx --no-install tsc --noEmit -p . && node build.mjs --check
 
 format: install
 	$(BIN)/ruff format .

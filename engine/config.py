@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     cap_tutorial_per_day: int = Field(0, ge=0)
     cap_tutorial_per_week: int = Field(0, ge=0)
     quiet_hours: str = ""
+    # The zone of profiles without a valid `timezone` trait: for quiet hours, and for date
+    # traits without a time (`2026-03-31` is midnight there) in conditions and waits.
     default_timezone: str = "UTC"
     outbox_dir: Path = Path("var/outbox")
     # smtp://user:password@host:587 (STARTTLS) or smtps://... (TLS from the start)
@@ -103,11 +105,13 @@ class Settings(BaseSettings):
     inapp_secret: str = DEV_INAPP_SECRET
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Outbound webhooks (docs/webhooks.md): allow loopback/private/link-local receivers, the
-    # timeout of one attempt, requests in flight per worker, attempts before a message is dead.
+    # timeout of one attempt, requests in flight per worker, attempts before a message is dead,
+    # and the longest wait before a retry (the backoff's cap, and of a receiver's Retry-After).
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)
     webhook_concurrency: int = Field(8, ge=1, le=64)
     webhook_max_attempts: int = Field(12, ge=1, le=30)
+    webhook_max_backoff_seconds: float = Field(21_600.0, gt=0, le=604_800)
     # Operations (docs/operations.md): log level and format, the worker's metrics listener
     # (127.0.0.1:port, 0 = none), how old the newest worker heartbeat may be before /readyz
     # says not ready, and which proxies' X-Forwarded-* headers uvicorn believes.

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from engine.audience.date_traits import due_changes, schedule_changes
+from engine.audience.date_traits import due_changes, plan_new_conditions, schedule_changes
 from engine.audience.service import AudienceResult, ProfileChange, apply_changes
 from engine.audience.tasks import PAGE, time_passed
 from engine.catalog.catalog import Catalog
@@ -107,6 +107,8 @@ def process_due_dates(
     """Re-evaluate the profiles whose date conditions flip by `now`, however long ago they
     were active, a page per transaction; their runs' goals and exits are checked too."""
     total = total or TimePassedResult()
+    with write_transaction(engine) as conn:
+        plan_new_conditions(conn, catalog, now)
     while True:
         with write_transaction(engine) as conn:
             changes = due_changes(conn, catalog, now, PAGE)

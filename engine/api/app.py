@@ -18,6 +18,7 @@ from engine.api.metrics import MetricsMiddleware
 from engine.api.openapi import install_openapi
 from engine.api.state import AppState
 from engine.api.system import router as system_router
+from engine.browser_sdk.endpoints import router as sdk_router
 from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.channels.base import Channel
 from engine.channels.dispatch import Dispatcher
@@ -78,6 +79,7 @@ def create_app(
         email_options(settings, install_id(state.engine)),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         guardrails=state.guardrails,
+        metrics=state.metrics.delivery,
     )
 
     @asynccontextmanager
@@ -105,12 +107,16 @@ def create_app(
     app.include_router(dashboard_router)
     app.include_router(webhooks_router)
     app.include_router(system_router)
+    app.include_router(sdk_router)
     if settings.cors_origins:
+        # Browsers on these origins: analytics.js sends Basic auth and, on a retry,
+        # X-Retry-Count; parcours.js sends X-User-Hash. Preflights are cached for 10 minutes.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-User-Hash"],
+            allow_headers=["Authorization", "Content-Type", "X-User-Hash", "X-Retry-Count"],
+            max_age=600,
         )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app

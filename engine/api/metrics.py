@@ -7,6 +7,7 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.channels.metrics import DeliveryMetrics
 from engine.logs import log_access
 
 
@@ -43,6 +44,7 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        self.delivery = DeliveryMetrics(self.registry)
 
 
 class MetricsMiddleware:

@@ -7,7 +7,8 @@ reads (or the profile's `timezone`), the next such moment of that trait's condit
 stored per (profile, trait) in `date_reevaluations`; when it comes, the periodic job claims
 the row, re-evaluates the profile as time passing would, and stores the moment after.
 The work per identify is bounded by the date conditions reading the traits it set,
-whatever the profile's history and however many flows there are.
+whatever the profile's history and however many flows there are. A date condition new to
+the content is planned for the existing profiles once, by the job (`plan_new_conditions`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import Connection
@@ -49,6 +51,30 @@ def date_conditions(catalog: Catalog) -> DateConditions:
     return {key: tuple(nodes) for key, nodes in found.items()}
 
 
+@lru_cache(maxsize=8)
+def condition_hashes(catalog: Catalog) -> Mapping[str, str]:
+    """Each date condition of the catalog by a hash of what fixes its moments (the default
+    zone included: changing it moves date-only values), to its top-level trait key."""
+    zone = catalog.default_timezone
+    return {
+        sha256(f"{node.trait}|{name}|{offset.total_seconds()}|{zone}".encode()).hexdigest(): key
+        for key, nodes in date_conditions(catalog).items()
+        for node in nodes
+        for name, offset in [node.operator]
+    }
+
+
+def plan_new_conditions(conn: Connection, catalog: Catalog, now: datetime) -> None:
+    """Date conditions new to the content apply to existing profiles at once: those holding
+    their traits are made due now (the periodic job then evaluates and reschedules them)."""
+    current = condition_hashes(catalog)
+    planned = repo.planned_date_conditions(conn)
+    if planned == set(current):
+        return
+    added = {h: key for h, key in current.items() if h not in planned}
+    repo.plan_date_conditions(conn, added, planned - set(current), now)
+
+
 def schedule_changes(
     conn: Connection, catalog: Catalog, changes: Mapping[int, ProfileChange]
 ) -> None:
@@ -61,7 +87,9 @@ def schedule_changes(
         return
     traits = repo.profile_traits(conn, {pid for pid, _, _ in wanted})
     due = _next_moments(catalog, by_trait, traits, wanted)
-    repo.set_date_reevaluations(BulkWriter(conn), [(pid, key) for pid, key, _ in wanted], due)
+    kept = {(pid, key) for pid, key, _ in due}
+    gone = [(pid, key) for pid, key, _ in wanted if (pid, key) not in kept]
+    repo.set_date_reevaluations(BulkWriter(conn), due, gone, overwrite=True)
 
 
 def due_changes(
@@ -76,7 +104,7 @@ def due_changes(
     traits = repo.profile_traits(conn, {pid for pid, _ in claimed})
     wanted = [(pid, key, now) for pid, key in claimed]
     due = _next_moments(catalog, date_conditions(catalog), traits, wanted)
-    repo.set_date_reevaluations(writer, [], due)
+    repo.set_date_reevaluations(writer, due, overwrite=False)
     return {pid: ProfileChange(now, TIME_PASSED) for pid, _ in claimed if pid in traits}
 
 

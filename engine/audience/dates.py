@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,5 +96,17 @@ def _window_of(condition: TraitCondition, value: Any, zone: ZoneInfo) -> Window 
         return None
     try:
         return window(condition, at)
+    except OverflowError:
+        return None
+
+
+def shifted(value: Any, offset: timedelta, zone: ZoneInfo) -> datetime | None:
+    """The UTC moment `offset` after the one a trait value names (local wall-clock time),
+    or None if it names none: where a `wait_until: {trait, offset}` ends."""
+    at = moment(value, zone)
+    if at is None:
+        return None
+    try:
+        return _utc(at + offset)
     except OverflowError:
         return None

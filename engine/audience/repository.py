@@ -13,11 +13,12 @@ from engine.audience.evaluate import EventFact
 from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.stages import restage
-from engine.store.tables import DateReevaluation, SegmentMembership, StageEntry
+from engine.store.tables import DatePlan, DateReevaluation, SegmentMembership, StageEntry
 
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 memberships = SegmentMembership.__table__  # type: ignore[attr-defined]
 date_reevaluations = DateReevaluation.__table__  # type: ignore[attr-defined]
+date_plans = DatePlan.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -177,15 +178,24 @@ def profile_traits(conn: Connection, profile_ids: Collection[int]) -> dict[int, 
 
 def set_date_reevaluations(
     writer: BulkWriter,
-    replaced: Collection[tuple[int, str]],
     rows: Collection[tuple[int, str, datetime]],
+    gone: Collection[tuple[int, str]] = (),
+    *,
+    overwrite: bool,
 ) -> None:
-    """Replace the `replaced` (profile, trait) rows by `rows` (profile, trait, due_at)."""
+    """Store (profile, trait, due_at) rows and delete the `gone` (profile, trait) ones.
+
+    An identify overwrites (its traits are the newest); the periodic job, which read the
+    traits earlier in its transaction, leaves a row an identify wrote meanwhile alone.
+    Neither can fail on the primary key when both write one profile at once.
+    """
     writer.execute_many(
-        "DELETE FROM date_reevaluations WHERE profile_id = {p} AND trait = {p}", list(replaced)
+        "DELETE FROM date_reevaluations WHERE profile_id = {p} AND trait = {p}", list(gone)
     )
+    action = "UPDATE SET due_at = excluded.due_at" if overwrite else "NOTHING"
     writer.execute_many(
-        "INSERT INTO date_reevaluations (profile_id, trait, due_at) VALUES ({p}, {p}, {p})",
+        "INSERT INTO date_reevaluations (profile_id, trait, due_at) VALUES ({p}, {p}, {p})"
+        f" ON CONFLICT (profile_id, trait) DO {action}",
         [(pid, trait, writer.time(due)) for pid, trait, due in rows],
     )
 
@@ -208,3 +218,32 @@ def next_date_reevaluation(conn: Connection, after: datetime) -> datetime | None
     """The earliest re-evaluation due after `after`, for a virtual clock to stop at."""
     due = date_reevaluations.c.due_at
     return conn.execute(select(func.min(due)).where(due > after)).scalar()
+
+
+def planned_date_conditions(conn: Connection) -> set[str]:
+    return set(conn.execute(select(date_plans.c.condition)).scalars())
+
+
+def plan_date_conditions(
+    conn: Connection, added: dict[str, str], removed: Collection[str], now: datetime
+) -> None:
+    """Make every profile holding one of the `added` conditions' traits (hash -> top-level
+    trait key) due for re-evaluation at `now`, and record the conditions as planned."""
+    writer = BulkWriter(conn)
+    has_key = (
+        "EXISTS (SELECT 1 FROM json_each(traits) WHERE key = {p})"
+        if writer.sqlite
+        else "jsonb_exists(traits, {p})"
+    )
+    writer.execute_many(
+        "INSERT INTO date_reevaluations (profile_id, trait, due_at)"
+        f" SELECT id, {{p}}, {{p}} FROM profiles WHERE {has_key}"
+        " ON CONFLICT (profile_id, trait) DO UPDATE SET due_at = excluded.due_at",
+        [(key, writer.time(now), key) for key in sorted(set(added.values()))],
+    )
+    writer.execute_many("DELETE FROM date_plans WHERE condition = {p}", [(c,) for c in removed])
+    writer.execute_many(
+        "INSERT INTO date_plans (condition, planned_at) VALUES ({p}, {p})"
+        " ON CONFLICT (condition) DO NOTHING",
+        [(condition, writer.time(now)) for condition in added],
+    )

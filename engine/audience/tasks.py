@@ -4,7 +4,8 @@ Such a condition can change with no event at all, so a periodic job re-evaluates
 the pipeline (`engine.pipeline.process_time_passed`), exactly as an event would. Only
 profiles seen within the longest window any condition uses (plus a margin for the job's
 own period) can flip, so the job's cost grows with recently active profiles, not with all
-profiles.
+profiles. Date conditions flip at moments a trait fixes, for profiles active or not: those
+are found by the moments stored per profile (`engine.audience.date_traits`).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ models only describe and validate.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -96,9 +97,10 @@ class Comparison(Definition):
             )
         return self
 
-    @property
+    @cached_property
     def operator(self) -> tuple[str, Any]:
-        """The operator in use and its operand, e.g. `("gte", 50)`."""
+        """The operator in use and its operand, e.g. `("gte", 50)`; kept, as it is read at
+        every evaluation."""
         for name in self.operators:
             value = self._value_of(name)
             if value is not None:
@@ -154,6 +156,14 @@ class TraitCondition(Comparison):
     after: Offset | None = None
     in_next: Duration | None = None
     in_last: Duration | None = None
+
+    @model_validator(mode="after")
+    def _storable_date_trait(self) -> TraitCondition:
+        if self.reads_date and len(self.trait.split(".")[0]) > 255:
+            raise PydanticCustomError(
+                "trait", "a date trait's name is at most 255 characters (it is stored)"
+            )
+        return self
 
     @property
     def reads_date(self) -> bool:

@@ -89,6 +89,9 @@ def _problem(details: ErrorDetails, document: YamlDocument, root: Any) -> Proble
     if kind == "too_short":
         count = ctx["min_length"]
         return document.problem(loc, f"expected at least {count} item{'s' * (count != 1)}")
+    if kind == "too_long":
+        unit = "characters" if isinstance(value, str) else "items"
+        return document.problem(loc, f"expected at most {ctx['max_length']} {unit}")
     if kind in ("greater_than_equal", "greater_than"):
         bound = f">= {ctx['ge']}" if "ge" in ctx else f"> {ctx['gt']}"
         return document.problem(loc, f"expected a number {bound}, got {describe(value)}")

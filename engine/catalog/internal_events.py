@@ -21,6 +21,9 @@ EMAIL_OPENED = "email_opened"
 EMAIL_CLICKED = "email_clicked"
 UNSUBSCRIBED = "unsubscribed"
 SURVEY_ANSWERED = "survey_answered"  # DESIGN.md's survey answers, when surveys ship
+# Sent by parcours.js (docs/browser.md): a tutorial step shown, a target selector not found.
+TUTORIAL_STEP_VIEWED = "tutorial_step_viewed"
+ANCHOR_MISSING = "anchor_missing"
 
 
 def inapp_outcome(kind: str, outcome: str) -> str:
@@ -38,6 +41,8 @@ INTERNAL_EVENTS: frozenset[str] = frozenset(
         EMAIL_CLICKED,
         UNSUBSCRIBED,
         SURVEY_ANSWERED,
+        TUTORIAL_STEP_VIEWED,
+        ANCHOR_MISSING,
         *(inapp_outcome(kind, outcome) for kind in INAPP_KINDS for outcome in INAPP_OUTCOMES),
     }
 )

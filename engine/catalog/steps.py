@@ -7,6 +7,7 @@
     - wait: 2d
     - wait_until: {event: campaign_created, timeout: 2d}
       on_timeout: [...]
+    - wait_until: {trait: renewal_at, offset: -7d}     until a date trait (plus an offset)
     - branch: {trait: company_size, gte: 50}
       then: [...]
       else: [...]
@@ -30,7 +31,7 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from engine.catalog.conditions import Condition, PropertyFilter
-from engine.catalog.fields import Definition, Duration, Name, Text, tag, tagged
+from engine.catalog.fields import Definition, Duration, Name, Offset, Text, tag, tagged
 
 ENGAGEABLE = ("email", "tutorial", "tip")
 """Step kinds a profile can engage with (click an email, finish a tutorial, act on a tip)."""
@@ -70,24 +71,39 @@ class WaitStep(StepBase):
 
 
 class WaitTarget(Definition):
-    """What a `wait_until` waits for: a new event, a stage, or engagement with an earlier
-    step; whichever comes first, or `timeout`."""
+    """What a `wait_until` waits for: a new event, a stage, engagement with an earlier
+    step (whichever comes first, or `timeout`), or the date in a trait plus `offset`.
 
-    event: Text | None = None
+    A date wait ends at that moment (at once if it has passed) and follows the trait: an
+    identify changing it moves the wait. Its `timeout` is optional; while the trait names
+    no date the run waits for one until the timeout, or, without a timeout, goes straight
+    on to `on_timeout`.
+    """
+
+    # A run stores its target as "event:<name>" or "date:<trait>" in 200 characters.
+    event: Text | None = Field(None, max_length=190)
     where: Mapping[str, PropertyFilter] = Field(default_factory=dict)
     stage: Name | None = None
     engaged: Name | None = None
-    timeout: Duration
+    trait: Text | None = Field(None, max_length=190)
+    offset: Offset | None = None
+    timeout: Duration | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> WaitTarget:
-        targets = [name for name in ("event", "stage", "engaged") if getattr(self, name)]
+        targets = [name for name in ("event", "stage", "engaged", "trait") if getattr(self, name)]
         if len(targets) != 1:
             raise PydanticCustomError(
-                "wait_target", "wait_until needs exactly one of event, stage or engaged"
+                "wait_target", "wait_until needs exactly one of event, stage, engaged or trait"
             )
         if self.where and self.event is None:
             raise PydanticCustomError("wait_target", "'where' filters apply only to an event")
+        if self.offset is not None and self.trait is None:
+            raise PydanticCustomError("wait_target", "'offset' applies only to a date trait")
+        if self.timeout is None and self.trait is None:
+            raise PydanticCustomError(
+                "wait_target", "wait_until needs a timeout (only a date trait wait may omit it)"
+            )
         return self
 
 

@@ -29,6 +29,7 @@ class Message:
 class SendResult:
     status: Literal["sent", "retry", "failed"]
     detail: str = ""
+    retry_after: str | None = None  # a 429 or 503's `Retry-After`, as received
 
 
 class Channel(Protocol):

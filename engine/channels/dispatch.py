@@ -6,7 +6,9 @@ one small commit): a process that dies mid-batch leaves its rows `sending`, and 
 the next claim sends those without a note and records the noted ones as sent. A crash
 therefore re-sends at most the one message whose note it interrupted (recognisable by its
 Message-ID), and never loses one.
-Transient failures are retried with exponential backoff and full jitter, up to MAX_ATTEMPTS.
+Transient failures are retried with exponential backoff and full jitter (or when a 429 or
+503 asks in `Retry-After`, up to LONGEST_RETRY), up to MAX_ATTEMPTS. Every failed attempt is
+logged with its reason and every attempt counted (`engine.channels.metrics`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.catalog.catalog import Catalog
 from engine.channels.base import Channel, Message, SendResult
 from engine.channels.email import EmailOptions, NotDeliverable, render_message
 from engine.channels.links import email_hash
+from engine.channels.metrics import DeliveryMetrics
 from engine.channels.suppressions import is_suppressed
 from engine.clock import Clock
 from engine.flows import repository as repo
@@ -33,6 +36,7 @@ from engine.ingest.repository import profiles
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 from engine.webhooks.events import WebhookEvent, delivery_events
+from engine.webhooks.retry import retry_after
 from engine.webhooks.service import publish
 from engine.webhooks.steps import step_message
 
@@ -63,7 +67,9 @@ class Dispatcher:
         rng: random.Random | None = None,
         lease: timedelta = LEASE,
         guardrails: Guardrails | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or DeliveryMetrics()
         self.email = email
         self.guardrails = guardrails or Guardrails()
         self.lease = lease
@@ -126,12 +132,20 @@ class Dispatcher:
                 return Settled(row, held.values, [held.journey], [])
             outcome = self._attempt(conn, row, user_id or str(row["profile_id"]), traits)
             if isinstance(outcome, SendResult) and outcome.status == "sent":
-                with write_transaction(self.engine) as noting:
-                    repo.note_sent(noting, row["id"], claimed_at, self.clock.now())
-        if isinstance(outcome, SendResult) and outcome.status == "sent":
-            budget.spend(row["profile_id"], row["channel"])
+                self._note_sent(row["id"], claimed_at)
         values = self._record(row, outcome)
+        if isinstance(outcome, SendResult):
+            if outcome.status == "sent":
+                budget.spend(row["profile_id"], row["channel"])
+            if row["sent_at"] is None:  # an attempt made now
+                self._observe(row, outcome, values)
         return Settled(row, values, [], delivery_events(row, values, user_id))
+
+    def _note_sent(self, delivery_id: int, claimed_at: datetime) -> None:
+        """One small commit per message sent: what bounds a crash's resends to one. Not
+        waiting for the disk: a power cut losing the note costs the batch's resend."""
+        with write_transaction(self.engine, durable=False) as conn:
+            repo.note_sent(BulkWriter(conn), delivery_id, claimed_at, self.clock.now())
 
     def _priority_first(self, row: Mapping[str, Any]) -> tuple[int, int]:
         """Higher-priority flows first, so under a frequency cap they win the budget."""
@@ -185,7 +199,9 @@ class Dispatcher:
         if outcome.status == "sent":
             return base | {"status": "sent", "sent_at": row["sent_at"] or now, "reason": None}
         if outcome.status == "retry" and attempts < MAX_ATTEMPTS:
-            retry_at = now + self.backoff(attempts)
+            asked = retry_after(outcome.retry_after, now)
+            wait = self.backoff(attempts) if asked is None else min(asked, LONGEST_RETRY)
+            retry_at = now + wait
             return base | {
                 "status": "retrying",
                 "reason": outcome.detail,
@@ -194,6 +210,28 @@ class Dispatcher:
         if outcome.status == "retry":
             outcome = SendResult("failed", f"gave up after {attempts} attempts: {outcome.detail}")
         return base | {"status": "failed", "reason": outcome.detail}
+
+    def _observe(
+        self, row: Mapping[str, Any], outcome: SendResult, values: Mapping[str, Any]
+    ) -> None:
+        """Count the attempt; log a failed one with its reason (the provider's words)."""
+        channel = row["channel"]
+        self.metrics.attempts.labels(channel, outcome.status).inc()
+        if outcome.status == "sent":
+            return
+        then = values["next_attempt_at"]
+        log.warning(
+            "%s delivery %s failed: flow %s, step %s, attempt %d: %s; %s",
+            channel,
+            row["id"],
+            row["flow"],
+            row["step"],
+            values["attempts"],
+            values["reason"],
+            f"next attempt at {then.isoformat()}" if then is not None else "given up",
+        )
+        if values["status"] == "failed":
+            self.metrics.failed.labels(channel).inc()
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""

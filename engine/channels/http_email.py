@@ -2,7 +2,8 @@
 
 The body `{from, to, subject, html, text, headers}` is what most transactional email APIs
 take (adapt the URL to your provider's compatible endpoint). 2xx is sent; 408, 429 and 5xx
-are retried; any other answer is permanent, recorded with the provider's message.
+are retried (when a 429 or 503 asks in `Retry-After`, not before); any other answer is
+permanent, recorded with the provider's message.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import httpx
 
 from engine.channels.base import Message, SendResult
+from engine.webhooks.retry import ASKS_TO_WAIT
 
 
 class HttpEmailTransport:
@@ -38,5 +40,8 @@ class HttpEmailTransport:
         if response.is_success:
             return SendResult("sent", detail)
         if response.status_code in (408, 429) or response.status_code >= 500:
-            return SendResult("retry", detail)
+            asked = response.headers.get("retry-after")
+            return SendResult(
+                "retry", detail, asked if response.status_code in ASKS_TO_WAIT else None
+            )
         return SendResult("failed", detail)

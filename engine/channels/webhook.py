@@ -49,4 +49,4 @@ class WebhookTransport:
         attempt = self.sender.deliver(message.recipient, message_id, message.payload, keys)
         if self.attempts is not None and isinstance(message, WebhookMessage):
             self.attempts.record(message.endpoint, message.delivery_id, message_id, attempt)
-        return SendResult(attempt.outcome, attempt.detail)
+        return SendResult(attempt.outcome, attempt.detail, attempt.retry_after)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
-from engine.audience.evaluate import ProfileFacts, evaluate
+from engine.audience.dates import profile_zone, shifted
+from engine.audience.evaluate import ProfileFacts, evaluate, lookup
 from engine.catalog.definitions import Flow
 from engine.catalog.steps import (
     BranchStep,
@@ -47,11 +48,16 @@ class Frame:
 
 @dataclass(frozen=True)
 class Waiting:
-    """The run is parked at `step` until `until`; `target` ends a `wait_until` early."""
+    """The run is parked at `step` until `until`; `target` ends a `wait_until` early.
+
+    A date wait (`date:<trait>`) wakes at `until`, the sooner of its date and `deadline`
+    (its timeout), and decides then which came: the trait may have changed meanwhile.
+    """
 
     step: str
     until: datetime
-    target: str | None = None  # "event:<name>", "stage:<name>" or "engaged:<step>"
+    target: str | None = None  # "event:<name>", "stage:<name>", "engaged:<step>", "date:<trait>"
+    deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,9 @@ class _Run:
         if not isinstance(step, WaitUntilStep):
             return  # a plain wait: its frame already points past it
         key = step_key(step, frame.path, frame.index)
+        if step.wait_until.trait is not None:
+            self._settle_date_wait(step, key, frame, waiting.deadline)
+            return
         self._move(frame.index + 1)
         if wake == "timer":
             self.decisions.append(Note(key, "wait_until", "timed out"))
@@ -165,6 +174,8 @@ class _Run:
 
     def go(self) -> Outcome:
         for _ in range(MAX_STEPS):
+            if self.state.waiting is not None:  # a date wait woken before its moment
+                return Outcome(self.state, tuple(self.decisions))
             if not self.state.frames:
                 return self._end("completed", "all steps done")
             frame = self._top()
@@ -190,10 +201,17 @@ class _Run:
                 self.decisions.append(Deliver(key, step.kind, _content(step)))
             case WaitStep():
                 self._wait(key, "wait", now + step.wait, None)
+            case WaitUntilStep() if step.wait_until.trait is not None:
+                timeout = step.wait_until.timeout
+                deadline = now + timeout if timeout is not None else None
+                self._move(frame.index)
+                self._wait(key, "wait_until", self._date_until(step, deadline), _target(step))
+                self._settle_date_wait(step, key, frame, deadline)
             case WaitUntilStep():
+                timeout = step.wait_until.timeout
+                assert timeout is not None  # validated: only a date wait may omit it
                 self._move(frame.index)  # stays here until target or timeout
-                until = now + step.wait_until.timeout
-                self._wait(key, "wait_until", until, _target(step))
+                self._wait(key, "wait_until", now + timeout, _target(step))
             case BranchStep():
                 taken = evaluate(step.branch, self.facts.profile, now)
                 self.decisions.append(Note(key, "branch", "then" if taken else "else"))
@@ -214,6 +232,41 @@ class _Run:
                 self.decisions.append(Note(key, "exit", "exited", {"reason": step.exit}))
                 return self._end("exited", step.exit)
         return None
+
+    def _settle_date_wait(
+        self, step: WaitUntilStep, key: str, frame: Frame, deadline: datetime | None
+    ) -> None:
+        """End a date wait whose date or deadline has come, or (re)park it until the sooner.
+
+        Re-parking records nothing in the journey: the timer's new time is the record.
+        """
+        now, date = self.facts.now, self._date(step)
+        if date is not None and date <= now:
+            self.state = self.state.with_waiting(None)
+            self._move(frame.index + 1)
+            self.decisions.append(Note(key, "wait_until", "target reached"))
+        elif (deadline is not None and deadline <= now) or (date is None and deadline is None):
+            self.state = self.state.with_waiting(None)
+            self._move(frame.index + 1)
+            detail = {"reason": "no date"} if date is None else {}
+            self.decisions.append(Note(key, "wait_until", "timed out", detail))
+            self._push((*frame.path, frame.index, "on_timeout"))
+        else:
+            until = self._date_until(step, deadline)
+            self.state = self.state.with_waiting(Waiting(key, until, _target(step), deadline))
+
+    def _date(self, step: WaitUntilStep) -> datetime | None:
+        """Where a date wait ends for this profile now: its trait's moment plus the offset."""
+        target, profile = step.wait_until, self.facts.profile
+        assert target.trait is not None
+        zone = profile_zone(profile.traits, profile.default_timezone)
+        return shifted(lookup(profile.traits, target.trait), target.offset or timedelta(0), zone)
+
+    def _date_until(self, step: WaitUntilStep, deadline: datetime | None) -> datetime:
+        """When to wake a date wait: its date or deadline, whichever is sooner (now if
+        neither is known: the wait then ends at once)."""
+        known = [t for t in (self._date(step), deadline) if t is not None]
+        return min(known, default=self.facts.now)
 
     def _wait(self, key: str, kind: str, until: datetime, target: str | None) -> None:
         self.state = self.state.with_waiting(Waiting(key, until, target))
@@ -288,6 +341,8 @@ def _content(step: EmailStep | TutorialStep | TipStep | WebhookStep) -> str:
 
 def _target(step: WaitUntilStep) -> str:
     target = step.wait_until
+    if target.trait is not None:
+        return f"date:{target.trait}"
     if target.event is not None:
         return f"event:{target.event}"
     if target.stage is not None:
@@ -305,16 +360,27 @@ def state_to_json(state: RunState) -> dict[str, Any]:
             "step": state.waiting.step,
             "until": state.waiting.until.isoformat(),
             "target": state.waiting.target,
+            "deadline": None
+            if state.waiting.deadline is None
+            else state.waiting.deadline.isoformat(),
         },
     }
 
 
 def state_from_json(data: dict[str, Any]) -> RunState:
     waiting = data.get("waiting")
+    if waiting is None:
+        parked = None
+    else:
+        deadline = waiting.get("deadline")
+        parked = Waiting(
+            waiting["step"],
+            datetime.fromisoformat(waiting["until"]),
+            waiting["target"],
+            None if deadline is None else datetime.fromisoformat(deadline),
+        )
     return RunState(
         frames=tuple(Frame(tuple(path), index) for path, index in data["frames"]),
         variant=data.get("variant"),
-        waiting=None
-        if waiting is None
-        else Waiting(waiting["step"], datetime.fromisoformat(waiting["until"]), waiting["target"]),
+        waiting=parked,
     )

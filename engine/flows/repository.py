@@ -280,20 +280,17 @@ def still_claimed(conn: Connection, ids: list[int], claimed_at: datetime) -> set
     return set(conn.execute(query.with_for_update()).scalars())
 
 
-def note_sent(conn: Connection, delivery_id: int, claimed_at: datetime, at: datetime) -> None:
+def note_sent(writer: BulkWriter, delivery_id: int, claimed_at: datetime, at: datetime) -> None:
     """Write down, right after the send, that a delivery claimed at `claimed_at` was sent.
 
     Its outcome is recorded later with its batch; a dispatcher that dies in between leaves
     the row `sending` with `sent_at`, which the next claim records without sending again.
+    At the driver, as it runs once per message sent.
     """
-    conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id == delivery_id,
-            deliveries.c.status == "sending",
-            deliveries.c.updated_at == claimed_at,
-        )
-        .values(sent_at=at)
+    writer.execute_many(
+        "UPDATE deliveries SET sent_at = {p}"
+        " WHERE id = {p} AND status = 'sending' AND updated_at = {p}",
+        [(writer.time(at), delivery_id, writer.time(claimed_at))],
     )
 
 

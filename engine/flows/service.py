@@ -84,7 +84,9 @@ def handle_occurrences(
     """End, wake and start the runs these occurrences concern.
 
     `touched` are profiles that changed, with what changed (None: anything), occurrence or
-    not (an identify): their open runs' goals and exit conditions are checked too.
+    not (an identify): their open runs' goals and exit conditions are checked too, and
+    their date waits follow the trait (a wait whose date moved is woken to re-park, or to
+    end if the date has come).
     """
     touched = touched or {}
     items = list(occurrences)
@@ -104,6 +106,9 @@ def handle_occurrences(
         context.check_end(run)
     for run in context.awaiting_goal:
         context.check_goal(run, changed.get(run["profile_id"], Dependencies()))
+    for run in context.open_runs:
+        if run["profile_id"] in touched and str(run["wait_target"]).startswith("date:"):
+            context.retime(run)
     for occurrence in items:
         for run in context.waiting_for(occurrence):
             context.wake(run, "target")
@@ -443,6 +448,14 @@ class RunContext:
         finally:
             self.writes = batch
 
+    def retime(self, run: dict[str, Any]) -> None:
+        """Follow an identify in a date wait: woken if its date moved (to re-park, or to end
+        if the date has come); left alone, nothing written, if its time stands."""
+        state = state_from_json(run["state"])
+        outcome = advance(self.flow_of(run), state, self._step_facts(run), "target")
+        if outcome.decisions or outcome.ended or outcome.waiting != state.waiting:
+            self.wake(run, "target")
+
     def check_end(self, run: dict[str, Any]) -> bool:
         """End the run if its goal was reached (converted) or its exit condition holds."""
         flow, profile_id = self.flow_of(run), run["profile_id"]
@@ -489,11 +502,8 @@ class RunContext:
 
     def _advance(self, run: dict[str, Any], wake: Wake) -> None:
         state = state_from_json(run["state"])
-        profile_id = run["profile_id"]
-        stored = self.profiles[profile_id]
-        facts = StepFacts(lambda: self.profile_facts(profile_id), stored.persona, self.now)
-        outcome = advance(self.flow_of(run), state, facts, wake)
-        locale = stored.traits.get("locale")
+        outcome = advance(self.flow_of(run), state, self._step_facts(run), wake)
+        locale = self.profiles[run["profile_id"]].traits.get("locale")
         record_decisions(self.writes, self.catalog, self.now, run, outcome.decisions, locale)
         run["state"] = state_to_json(outcome.state)
         if outcome.ended is not None:
@@ -512,6 +522,11 @@ class RunContext:
             },
         )
         self.writes.set_timer(run["id"], waiting.step, waiting.until)
+
+    def _step_facts(self, run: Mapping[str, Any]) -> StepFacts:
+        profile_id = run["profile_id"]
+        persona = self.profiles[profile_id].persona
+        return StepFacts(lambda: self.profile_facts(profile_id), persona, self.now)
 
     def _finish(self, run: dict[str, Any], status: str, reason: str) -> None:
         """End the run; a run the goal did not end keeps its goal window open (`goal_until`)

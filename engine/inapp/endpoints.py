@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from engine.api.deps import RowId, StateDep
+from engine.api.deps import StateDep
 from engine.api.openapi import ADMIN_KEY, USER_HASH, WRITE_KEY
 from engine.api.state import AppState
 from engine.errors import Unauthorized
@@ -25,6 +25,8 @@ router = APIRouter(prefix="/v1/inapp", tags=["in-app"])
 UserHashHeader = Annotated[str | None, Header(alias="X-User-Hash")]
 UserHashQuery = Annotated[str | None, Query(alias="user_hash")]
 WriteKeyQuery = Annotated[str | None, Query(alias="write_key")]
+# An item's id (ASCII digits) or its name, as the testing kit and the content name it.
+ItemRef = Annotated[str, Path(min_length=1, max_length=64)]
 # Checked by `_authorise`: the write key with the user hash (browsers), or the admin key.
 SECURITY: dict[str, Any] = {"security": [{WRITE_KEY: [], USER_HASH: []}, {ADMIN_KEY: []}]}
 
@@ -57,10 +59,10 @@ def list_inapp_items(
         return {"items": service.list_items(conn, user_id, state.clock.now())}
 
 
-@router.post("/{user_id}/{item_id}/{outcome}", openapi_extra=SECURITY)
+@router.post("/{user_id}/{item}/{outcome}", openapi_extra=SECURITY)
 async def record_inapp_outcome(
     user_id: str,
-    item_id: RowId,
+    item: ItemRef,
     outcome: Literal["seen", "completed", "dismissed"],
     request: Request,
     state: StateDep,
@@ -68,14 +70,15 @@ async def record_inapp_outcome(
     hashed_query: UserHashQuery = None,
     write_key: WriteKeyQuery = None,
 ) -> dict[str, Any]:
-    """Record that the user saw, completed or dismissed an item (an event flows can use)."""
+    """Record that the user saw, completed or dismissed an item (an event flows can use).
+    The item is named by its id or by its name (the tutorial's or tip's, as in the content)."""
     _authorise(request, state, user_id, hashed or hashed_query, write_key)
 
     def record() -> dict[str, Any]:
         with write_transaction(state.engine) as conn:
             now = state.clock.now()
             return service.record_outcome(
-                conn, state.catalog, user_id, item_id, outcome, now, state.guardrails
+                conn, state.catalog, user_id, item, outcome, now, state.guardrails
             )
 
     return await run_in_threadpool(record)

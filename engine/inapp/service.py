@@ -24,6 +24,7 @@ from engine.inapp import repository as repo
 from engine.ingest.schemas import Track
 from engine.pipeline import process_messages
 from engine.profiles.repository import find_profile_id
+from engine.store.ids import parse_id
 
 OUTCOMES = INAPP_OUTCOMES
 FINAL = ("completed", "dismissed")
@@ -56,17 +57,20 @@ def record_outcome(
     conn: Connection,
     catalog: Catalog,
     user_id: str,
-    item_id: int,
+    ref: int | str,
     outcome: str,
     now: datetime,
     guardrails: Guardrails = NO_GUARDRAILS,
 ) -> dict[str, Any]:
+    """Record an outcome of the item `ref` names: its id, or its name (ASCII digits are an id)."""
     if outcome not in OUTCOMES:
         raise BadRequest(f"outcome must be one of {', '.join(OUTCOMES)}", code="invalid_outcome")
     pid = profile_id_of(conn, user_id)
-    item = repo.get_item(conn, pid, item_id)
+    item_id = ref if isinstance(ref, int) else parse_id(ref)
+    item = repo.get_item(conn, pid, item_id) if item_id else repo.item_named(conn, pid, str(ref))
     if item is None:
-        raise NotFound(f"no in-app item {item_id} for user {user_id!r}")
+        raise NotFound(f"no in-app item {ref!r} for user {user_id!r}")
+    item_id = item["id"]
     if item["status"] not in FINAL and not (outcome == "seen" and item["status"] == "seen"):
         repo.set_status(conn, item_id, outcome, now)
     content = item["content"]

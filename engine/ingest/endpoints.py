@@ -1,5 +1,10 @@
 """Segment-compatible Tracking API: `/v1/batch` and the single-call endpoints.
 
+Segment's browser library (analytics.js, `@segment/analytics-next`) posts to short paths
+(`/v1/t`, `/v1/i`, `/v1/p`, `/v1/s`, `/v1/g`, `/v1/a`, `/v1/b` for a batch) with `text/plain`
+JSON bodies (a CORS simple request) and the write key in the body: each short path is the same
+endpoint as its long name, and the body is read whatever its Content-Type says.
+
 Answers exactly `200 {"success": true}` once the events are committed; SDKs treat any other
 2xx as a failure. Errors carry `code` and `message`, which the SDKs read.
 """
@@ -144,6 +149,13 @@ def _endpoint(kind: str) -> Any:
     )
     return receive
 
+
+# analytics.js's short paths: the first letter of each call (`POST /v1/t` is track; the email
+# tracking routes under `/v1/t/o/...` and `/v1/t/c/...` are GETs with more segments).
+SHORT_PATHS = {kind[0]: kind for kind in ("batch", *MESSAGE_TYPES)}
+
+for _short, _kind in SHORT_PATHS.items():
+    router.add_api_route(f"/{_short}", _endpoint(_kind), methods=["POST"], include_in_schema=False)
 
 for _kind in ("batch", *MESSAGE_TYPES):
     router.add_api_route(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -63,6 +64,8 @@ def send_webhooks(state: AppState) -> None:
             state.webhooks,
             state.clock,
             max_attempts=state.settings.webhook_max_attempts,
+            longest_wait=timedelta(seconds=state.settings.webhook_max_backoff_seconds),
+            metrics=state.metrics.delivery,
         )
         > 0
     ):

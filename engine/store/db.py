@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,7 @@ def _write_lock(engine: Engine) -> threading.RLock:
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
     """A transaction that takes the write lock up front on SQLite.
 
     A deferred SQLite transaction that reads and then writes can fail at once with
@@ -109,12 +109,32 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     of one process also queue on a lock first: SQLite's own busy handler waits by sleeping
     (up to 100 ms at a time), which under concurrent requests turned 10 ms writes into
     second-long tails.
+
+    `durable=False` commits without waiting for the disk: the write survives the process
+    being killed, not a power cut. It is for small notes whose loss costs a known repeat
+    (the dispatcher's "sent" per message), where an fsync each would be most of the cost.
     """
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
+            if not durable:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield conn
         return
     with _write_lock(engine), engine.connect() as conn:
         conn = conn.execution_options(sqlite_immediate=True)
-        with conn.begin():
+        with nullcontext() if durable else _not_synced(conn), conn.begin():
             yield conn
+
+
+@contextmanager
+def _not_synced(conn: Connection) -> Iterator[None]:
+    """SQLite's `synchronous=NORMAL` for the transaction inside: in WAL mode its commit is
+    not fsynced. Set on the driver's connection (outside any transaction), then restored."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    (level,) = raw.execute("PRAGMA synchronous").fetchone()
+    raw.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA synchronous={int(level)}")

@@ -133,3 +133,14 @@ class DateReevaluation(SQLModel, table=True):
     )
     trait: str = Field(max_length=255, primary_key=True)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DatePlan(SQLModel, table=True):
+    """A date condition of the content whose moments every profile already has (by a hash
+    of its trait, operator and offset): one added later is planned for existing profiles
+    once, by the periodic job, instead of waiting for each profile's next identify."""
+
+    __tablename__ = "date_plans"
+
+    condition: str = Field(max_length=64, primary_key=True)
+    planned_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -151,6 +151,12 @@ def describe(step: Step) -> str:
         case WaitUntilStep():
             target = step.wait_until
             what = target.event or target.stage or f"engaged with {target.engaged}"
+            if target.trait is not None:
+                offset = target.offset.total_seconds() if target.offset else 0
+                sign = "-" if offset < 0 else "+"
+                what = f"{target.trait} {sign} {_days(abs(offset))}" if offset else target.trait
+            if target.timeout is None:
+                return f"wait until {what}"
             return f"wait until {what} (timeout {_days(target.timeout.total_seconds())})"
         case BranchStep():
             return "branch"

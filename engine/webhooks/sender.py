@@ -17,7 +17,7 @@ import orjson
 
 from engine.clock import Clock, SystemClock
 from engine.webhooks.guard import AddressGuard, Refused, guarded_client
-from engine.webhooks.retry import Outcome, status_outcome
+from engine.webhooks.retry import ASKS_TO_WAIT, Outcome, status_outcome
 from engine.webhooks.signing import webhook_headers
 
 EXCERPT_CHARS = 500
@@ -36,6 +36,14 @@ class Attempt:
     response: str = ""
     error: str | None = None
     duration_ms: int = 0
+    retry_after: str | None = None  # the `Retry-After` of a 429 or 503, as received
+
+    @property
+    def why(self) -> str:
+        """The status or error alone, never the answer's body: safe for logs."""
+        if self.status_code is None:
+            return self.error or self.outcome
+        return f"HTTP {self.status_code}" + (f" ({self.error})" if self.error else "")
 
     @property
     def detail(self) -> str:
@@ -142,4 +150,5 @@ def _judge(response: httpx.Response, excerpt: str, duration_ms: int) -> Attempt:
     if response.is_redirect:
         location = response.headers.get("location", "")
         error = f"redirect to {location[:200]!r} not followed"
-    return Attempt(outcome, response.status_code, excerpt, error, duration_ms)
+    asked = response.headers.get("retry-after") if response.status_code in ASKS_TO_WAIT else None
+    return Attempt(outcome, response.status_code, excerpt, error, duration_ms, asked)

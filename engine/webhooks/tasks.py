@@ -4,8 +4,10 @@ Claiming marks a batch of messages `sending` in one short transaction; the batch
 `concurrency` requests at a time and its outcomes are written in one more. A worker that
 dies mid-send leaves messages in `sending`; after the lease they are claimed again, so a
 crash costs at most a resend with the same `webhook-id` (receivers drop it), never a lost
-message. Failures are retried with backoff (`retry.py`); a message
-that fails permanently or too often is dead until replayed through the API.
+message. Failures are retried with backoff, or when a 429 or 503 asks in `Retry-After`
+(`retry.py`); a message that fails permanently or too often is dead until replayed through
+the API. Each failed attempt is logged (never with the answer's body) and every attempt is
+counted in the Prometheus metrics (`engine.channels.metrics`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -22,11 +25,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.catalog.catalog import Catalog
+from engine.channels.metrics import DeliveryMetrics
 from engine.clock import Clock
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 from engine.webhooks import repository as repo
-from engine.webhooks.retry import MAX_ATTEMPTS, backoff
+from engine.webhooks.retry import LONGEST_RETRY, MAX_ATTEMPTS, next_wait, retry_after
 from engine.webhooks.sender import EXCERPT_CHARS, Attempt, WebhookSender
 from engine.webhooks.targets import EndpointGone, SecretUnavailable, message_target
 
@@ -47,8 +51,13 @@ def send_due_webhooks(
     rng: random.Random | None = None,
     lease: timedelta = LEASE,
     environ: Mapping[str, str] | None = None,
+    longest_wait: timedelta = LONGEST_RETRY,
+    metrics: DeliveryMetrics | None = None,
 ) -> int:
-    """Send up to `limit` due messages; returns how many were attempted (0: none due)."""
+    """Send up to `limit` due messages; returns how many were attempted (0: none due).
+
+    `longest_wait` caps both the backoff and a receiver's `Retry-After`.
+    """
     now = clock.now()
     with write_transaction(engine) as conn:
         ids = repo.claim_messages(BulkWriter(conn), now, now - lease, limit)
@@ -60,7 +69,8 @@ def send_due_webhooks(
     attempt = partial(
         _attempt, catalog, api, os.environ if environ is None else environ, sender, clock
     )
-    outcomes = _Outcomes(engine, clock, ids, rng or random.Random(), max_attempts)
+    retries = Retries(rng or random.Random(), max_attempts, longest_wait)
+    outcomes = _Outcomes(engine, clock, ids, retries, metrics or DeliveryMetrics())
     outcomes.written_at = sender.stopwatch()
     for done in sender.imap(attempt, rows):
         outcomes.add(done, sender.stopwatch())
@@ -94,6 +104,15 @@ def _attempt(
 Done = tuple[Mapping[Any, Any], Attempt, datetime]
 
 
+@dataclass(frozen=True)
+class Retries:
+    """How failed attempts are retried."""
+
+    rng: random.Random
+    max_attempts: int
+    longest: timedelta
+
+
 class _Outcomes:
     """Outcomes of a claimed batch, written every FLUSH_SECONDS and at the end.
 
@@ -103,13 +122,18 @@ class _Outcomes:
     """
 
     def __init__(
-        self, engine: Engine, clock: Clock, ids: list[int], rng: random.Random, max_attempts: int
+        self,
+        engine: Engine,
+        clock: Clock,
+        ids: list[int],
+        retries: Retries,
+        metrics: DeliveryMetrics,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.waiting = set(ids)
-        self.rng = rng
-        self.max_attempts = max_attempts
+        self.retries = retries
+        self.metrics = metrics
         self.done: list[Done] = []
         self.written_at = 0.0  # stopwatch seconds
 
@@ -125,7 +149,7 @@ class _Outcomes:
             alive = repo.existing_messages(conn, [row["id"] for row, _, _ in self.done])
             kept = [item for item in self.done if item[0]["id"] in alive]
             writer = BulkWriter(conn)
-            states = [_next_state(*item, self.rng, self.max_attempts) for item in kept]
+            states = [_next_state(*item, self.retries) for item in kept]
             repo.finish_messages(writer, states)
             repo.add_attempts(
                 writer,
@@ -136,11 +160,15 @@ class _Outcomes:
                 ],
             )
             repo.renew_lease(conn, self.waiting, self.clock.now())
+        for (_, attempt, _), state in zip(kept, states, strict=True):
+            self.metrics.webhook_attempts.labels(attempt.outcome).inc()
+            if state["status"] == "dead":
+                self.metrics.webhook_dead_letters.inc()
         self.done = []
 
 
 def _next_state(
-    row: Mapping[Any, Any], attempt: Attempt, at: datetime, rng: random.Random, max_attempts: int
+    row: Mapping[Any, Any], attempt: Attempt, at: datetime, retries: Retries
 ) -> dict[str, Any]:
     attempts = row["attempts"] + 1
     state: dict[str, Any] = {
@@ -153,18 +181,39 @@ def _next_state(
     }
     if attempt.outcome == "sent":
         return state | {"status": "delivered", "delivered_at": at}
-    if attempt.outcome == "retry" and attempts < max_attempts:
-        retry_at = at + backoff(attempts, rng)
+    if attempt.outcome == "retry" and attempts < retries.max_attempts:
+        asked = retry_after(attempt.retry_after, at)
+        retry_at = at + next_wait(attempts, retries.rng, asked, retries.longest)
+        log.warning(
+            "webhook attempt failed: endpoint %s, message %s, attempt %d: %s; next attempt at %s",
+            _endpoint(row),
+            row["message_id"],
+            attempts,
+            attempt.why,
+            retry_at.isoformat(),
+        )
         return state | {
             "status": "retrying",
             "next_attempt_at": retry_at,
             "last_error": _cut(attempt.detail),
         }
-    reason = attempt.detail
-    if attempt.outcome == "retry":
-        reason = f"gave up after {attempts} attempts: {reason}"
-    log.warning("webhook message %s is dead: %s", row["message_id"], reason)
-    return state | {"status": "dead", "last_error": _cut(reason)}
+    gave_up = f"gave up after {attempts} attempts: " if attempt.outcome == "retry" else ""
+    log.warning(
+        "webhook attempt failed: endpoint %s, message %s, attempt %d: %s%s; dead-lettered",
+        _endpoint(row),
+        row["message_id"],
+        attempts,
+        gave_up,
+        attempt.why,
+    )
+    return state | {"status": "dead", "last_error": _cut(gave_up + attempt.detail)}
+
+
+def _endpoint(row: Mapping[Any, Any]) -> str:
+    """An endpoint as logs name it: the API endpoint's id, or the content endpoint's name."""
+    if row["endpoint_id"] is not None:
+        return f"#{row['endpoint_id']}"
+    return str(row["endpoint_name"])
 
 
 def attempt_row(

@@ -13,11 +13,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from engine.audience import repository as repo
+from engine.audience.date_traits import condition_hashes
 from engine.audience.repository import date_reevaluations, memberships
-from engine.catalog.catalog import Catalog, load_catalog
+from engine.catalog.catalog import Catalog, empty_catalog, load_catalog
 from engine.clock import FrozenClock
 from engine.ingest.repository import profiles
+from engine.ingest.schemas import MESSAGE_ADAPTER
+from engine.pipeline import process_messages, process_time_passed
 from engine.scheduler.jobs import reevaluate_audience
+from engine.store.db import write_transaction
 from tests.conftest import START, WRITE_KEY
 from tests.flows.content import content_with
 
@@ -113,3 +118,60 @@ def test_identify_moves_the_moment_and_evaluates_at_once(
 
     identify(client, "ana", trial_ends_at=None)
     assert due(db_engine) == {}
+
+
+def test_a_date_condition_added_to_the_content_is_planned_for_existing_profiles(
+    db_engine: Engine, catalog: Catalog
+) -> None:
+    messages = [
+        {"type": "identify", "userId": "ana", "traits": {"trial_ends_at": "2026-03-03"}},
+        {"type": "identify", "userId": "bo", "traits": {"trial_ends_at": "2026-06-01T10:00:00Z"}},
+        {"type": "identify", "userId": "di", "traits": {"plan": "pro"}},
+    ]
+    parsed = [
+        MESSAGE_ADAPTER.validate_python({"messageId": f"m{i}", **m}) for i, m in enumerate(messages)
+    ]
+    with write_transaction(db_engine) as conn:  # before the content had the condition
+        process_messages(conn, empty_catalog(), parsed, START)
+    assert due(db_engine) == {}
+
+    process_time_passed(db_engine, catalog, START)
+    assert members(db_engine) == {"ana": None}  # in her last 3 days already
+    assert due(db_engine) == {
+        "ana": datetime(2026, 3, 2, 23, 0, tzinfo=UTC),
+        "bo": datetime(2026, 5, 29, 10, 0, tzinfo=UTC),
+    }
+    with db_engine.connect() as conn:
+        assert repo.planned_date_conditions(conn) == set(condition_hashes(catalog))
+
+    process_time_passed(db_engine, replace(catalog, segments={}), START)  # condition removed
+    with db_engine.connect() as conn:
+        assert repo.planned_date_conditions(conn) == set()
+
+
+def test_the_job_takes_due_profiles_page_by_page(
+    client: TestClient,
+    app: FastAPI,
+    db_engine: Engine,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("engine.pipeline.PAGE", 2)
+    users = [f"u{i}" for i in range(5)]
+    for user in users:
+        identify(client, user, trial_ends_at="2026-04-12")
+    clock.advance(OPENS - START)
+    reevaluate_audience(app.state.parcours)
+    assert members(db_engine) == dict.fromkeys(users)
+    assert set(due(db_engine).values()) == {datetime(2026, 4, 11, 22, 0, tzinfo=UTC)}
+
+
+def test_changing_the_default_timezone_plans_date_conditions_again(
+    db_engine: Engine, catalog: Catalog, client: TestClient
+) -> None:
+    identify(client, "ana", trial_ends_at="2026-04-12")
+    process_time_passed(db_engine, catalog, START)  # planned with Paris
+    assert due(db_engine) == {"ana": OPENS}
+
+    process_time_passed(db_engine, replace(catalog, default_timezone="UTC"), START)
+    assert due(db_engine) == {"ana": datetime(2026, 4, 9, 0, 0, tzinfo=UTC)}

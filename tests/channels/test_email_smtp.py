@@ -4,6 +4,7 @@ that survives erasure, and transient/permanent SMTP failures (both backends)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,35 @@ def test_smtp_4xx_is_retried_and_5xx_is_permanent(
     while app.state.parcours.dispatcher.run_once():
         pass
     assert statuses(app.state.parcours.engine) == [("failed", "SMTP 550: no such mailbox")]
+
+
+def test_a_failing_email_is_logged_at_each_attempt_and_counted(
+    client: TestClient,
+    app: FastAPI,
+    smtp: tuple[str, Inbox, Any],
+    clock: FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import timedelta
+
+    smtp[1].refuse = [(451, "try again later"), (550, "no such mailbox")]
+    registry = app.state.parcours.metrics.registry
+    with caplog.at_level(logging.WARNING, logger="engine.channels.dispatch"):
+        trigger(client, app)
+        with app.state.parcours.engine.connect() as conn:
+            [retrying] = conn.execute(select(deliveries)).mappings()
+        clock.advance(timedelta(minutes=1))
+        while app.state.parcours.dispatcher.run_once():
+            pass
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "engine.channels.dispatch"]
+    assert messages == [
+        f"email delivery {retrying['id']} failed: flow f, step steps.0, attempt 1:"
+        f" SMTP 451: try again later; next attempt at {retrying['next_attempt_at'].isoformat()}",
+        f"email delivery {retrying['id']} failed: flow f, step steps.0, attempt 2:"
+        " SMTP 550: no such mailbox; given up",
+    ]
+    attempts = "parcours_delivery_attempts_total"
+    assert registry.get_sample_value(attempts, {"channel": "email", "outcome": "retry"}) == 1
+    assert registry.get_sample_value(attempts, {"channel": "email", "outcome": "failed"}) == 1
+    assert registry.get_sample_value("parcours_delivery_failed_total", {"channel": "email"}) == 1

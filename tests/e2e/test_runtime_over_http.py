@@ -111,3 +111,27 @@ def test_unknown_outcome_and_item_are_clear_errors(http: httpx.Client, app: Fast
     assert bad.json()["errors"][0]["field"] == "path.outcome"
     missing = http.post("/v1/inapp/sophie/999/seen", headers=browser, auth=(WRITE_KEY, ""))
     assert missing.status_code == 404
+
+
+def test_an_item_is_addressed_by_its_name_as_well_as_its_id(
+    http: httpx.Client, app: FastAPI
+) -> None:
+    http.post("/v1/batch", json=signup("sophie"), auth=(WRITE_KEY, ""))
+    secret = app.state.parcours.settings.inapp_secret
+    browser = {"X-User-Hash": user_hash(secret, "sophie")}
+    (item,) = http.get("/v1/inapp/sophie", headers=browser, auth=(WRITE_KEY, "")).json()["items"]
+
+    seen = http.post(
+        "/v1/inapp/sophie/guided-first-campaign/seen", headers=browser, auth=(WRITE_KEY, "")
+    )
+    assert seen.status_code == 200, seen.text
+    assert (seen.json()["id"], seen.json()["status"]) == (item["id"], "seen")
+    done = http.post(
+        f"/v1/inapp/sophie/{item['id']}/completed", headers=browser, auth=(WRITE_KEY, "")
+    )
+    assert done.json()["status"] == "completed"
+    unknown = http.post("/v1/inapp/sophie/no-such-tip/seen", headers=browser, auth=(WRITE_KEY, ""))
+    assert unknown.status_code == 404
+    assert "no-such-tip" in unknown.json()["message"]
+    profile = http.get("/v1/profiles/sophie", headers=ADMIN).json()
+    assert profile["event_counts"]["by_name"]["tutorial_seen"] == 1

@@ -81,3 +81,67 @@ def test_a_trial_already_in_its_last_days_gets_it_at_once_and_garbage_never(
         sim.advance("10d")
         assert sent_at(sim, "soon") == [datetime(2026, 1, 5, 9, 0, tzinfo=UTC)]
         assert sent_at(sim, "junk") == []
+
+
+RENEWAL = """\
+flow: renewal
+trigger: {event: subscribed}
+steps:
+  - wait_until: {trait: renewal_at, offset: -7d}
+    on_timeout: [{tip: shortcuts}]
+  - email: welcome
+"""
+
+
+def renewal_sim(tmp_path: Path) -> Simulation:
+    return Simulation(content_with(tmp_path / "content", renewal=RENEWAL))
+
+
+def timers(sim: Simulation, user: str) -> list[datetime]:
+    return [t["due_at"] for run in sim.journey(user) for t in run["timers"]]
+
+
+def test_a_wait_ends_seven_days_before_the_renewal_and_follows_the_trait(
+    tmp_path: Path,
+) -> None:
+    with renewal_sim(tmp_path) as sim:
+        user = {"email": "u@example.com", "first_name": "Ann", "timezone": "Europe/Paris"}
+        sim.identify("u", renewal_at="2026-02-20", **user)  # midnight in Paris
+        sim.track("u", "subscribed")
+        assert timers(sim, "u") == [datetime(2026, 2, 12, 23, 0, tzinfo=UTC)]
+        sim.identify("u", renewal_at="2026-03-20")  # moved, in the identify's transaction
+        assert timers(sim, "u") == [datetime(2026, 3, 12, 23, 0, tzinfo=UTC)]
+        sim.advance("70d")
+        assert sent_at(sim, "u") == [datetime(2026, 3, 12, 23, 0, tzinfo=UTC)]
+
+
+def test_a_renewal_moved_into_the_past_ends_the_wait_on_the_identify(tmp_path: Path) -> None:
+    with renewal_sim(tmp_path) as sim:
+        sim.identify("u", email="u@example.com", first_name="Ann", renewal_at="2026-03-01")
+        sim.track("u", "subscribed")
+        sim.identify("u", renewal_at="2026-01-08T09:00:00Z")  # 7 days before: 1 January
+        assert timers(sim, "u") == []
+        assert sent_at(sim, "u") == [sim.start]
+
+
+def test_without_a_renewal_date_the_on_timeout_steps_run_at_once(tmp_path: Path) -> None:
+    with renewal_sim(tmp_path) as sim:
+        sim.identify("u", email="u@example.com", first_name="Ann")
+        sim.track("u", "subscribed")
+        assert [d["content"] for d in sim.deliveries("u")] == ["shortcuts", "welcome"]
+
+
+def test_an_exit_when_on_a_date_ends_the_run_when_the_date_comes(tmp_path: Path) -> None:
+    flow = (
+        "flow: trial\ntrigger: {event: trial_started}\n"
+        "exit_when: {trait: trial_ends_at, before: now}\n"
+        "steps: [{wait: 30d}, {email: welcome}]\n"
+    )
+    with Simulation(content_with(tmp_path / "content", trial=flow)) as sim:
+        sim.identify("u", email="u@example.com", first_name="Ann", trial_ends_at="2026-01-10")
+        sim.track("u", "trial_started")
+        sim.advance("40d")
+        [run] = sim.journey("u")
+        assert (run["status"], run["end_reason"]) == ("exited", "exit condition holds")
+        assert run["ended_at"] == datetime(2026, 1, 10, tzinfo=UTC)
+        assert sent_at(sim, "u") == []

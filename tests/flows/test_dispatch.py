@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from engine.catalog.catalog import Catalog, load_catalog
 from engine.channels.base import Message, SendResult
-from engine.channels.dispatch import LEASE, MAX_ATTEMPTS, Dispatcher
+from engine.channels.dispatch import LEASE, LONGEST_RETRY, MAX_ATTEMPTS, Dispatcher
 from engine.channels.email import EmailOptions
 from engine.clock import FrozenClock
 from engine.flows import repository as repo
@@ -206,3 +206,21 @@ def test_a_dispatcher_dying_mid_batch_resends_nothing_it_had_sent(
     assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1)] * 3
     assert [r["sent_at"] for r in rows[:2]] == [sent_at, sent_at]  # when it really left
     assert rows[2]["sent_at"] == clock.now()
+
+
+def test_a_retry_after_asked_by_the_receiver_sets_the_next_attempt(
+    db_engine: Engine, webhook_catalog: Catalog, clock: FrozenClock
+) -> None:
+    asks = [SendResult("retry", "HTTP 429", "120"), SendResult("retry", "HTTP 503", "999999")]
+    d = dispatcher(db_engine, webhook_catalog, ScriptedChannel(asks), clock)
+    go(db_engine, webhook_catalog, clock)
+
+    def next_attempt() -> object:
+        with db_engine.connect() as conn:
+            return conn.execute(select(deliveries.c.next_attempt_at)).scalar_one()
+
+    assert d.run_once() == 1
+    assert next_attempt() == clock.now() + timedelta(minutes=2)  # not the 30 s backoff
+    clock.advance(timedelta(minutes=2))
+    assert d.run_once() == 1
+    assert next_attempt() == clock.now() + LONGEST_RETRY  # asked 11 days: capped

@@ -149,3 +149,83 @@ def test_state_round_trips_through_json() -> None:
     f = flow("[{wait_until: {stage: activation, timeout: 1d}}]")
     parked = advance(f, RunState.start("b"), facts())
     assert state_from_json(state_to_json(parked.state)) == parked.state
+
+
+DATE_WAIT = """
+- wait_until: {trait: renewal_at, offset: -7d}
+  on_timeout: [{email: no-date}]
+- email: renewal-soon
+"""
+
+
+def at(when: datetime, persona: str | None = None, **traits: Any) -> StepFacts:
+    return StepFacts(lambda: ProfileFacts(traits=traits), persona, when)
+
+
+def test_a_date_wait_parks_until_the_trait_plus_offset_and_ends_there() -> None:
+    f = flow(DATE_WAIT)
+    parked = advance(f, RunState.start(), facts(renewal_at="2026-02-01T10:00:00Z"))
+    assert parked.waiting is not None
+    assert parked.waiting.until == datetime(2026, 1, 25, 10, tzinfo=UTC)
+    assert parked.waiting.target == "date:renewal_at"
+    renewal = "2026-02-01T10:00:00Z"
+    woken = advance(f, parked.state, at(parked.waiting.until, renewal_at=renewal), "timer")
+    assert delivered(woken) == ["renewal-soon"]
+    assert Note("steps.0", "wait_until", "target reached") in woken.decisions
+
+
+def test_a_date_wait_woken_early_by_a_moved_trait_parks_again_at_the_new_date() -> None:
+    f = flow(DATE_WAIT)
+    parked = advance(f, RunState.start(), facts(renewal_at="2026-02-01T10:00:00Z"))
+    moved = advance(f, parked.state, facts(renewal_at="2026-03-01T10:00:00Z"), "target")
+    assert moved.ended is None
+    assert moved.waiting is not None
+    assert moved.waiting.until == datetime(2026, 2, 22, 10, tzinfo=UTC)
+    assert moved.decisions == ()  # nothing delivered, no second journey entry
+    sooner = advance(f, moved.state, facts(renewal_at="2026-01-10"), "target")  # 3 Jan: past
+    assert delivered(sooner) == ["renewal-soon"]
+
+
+def test_a_date_already_past_ends_the_wait_at_once() -> None:
+    outcome = advance(flow(DATE_WAIT), RunState.start(), facts(renewal_at="2026-01-06"))
+    assert delivered(outcome) == ["renewal-soon"]
+    assert outcome.ended == ("completed", "all steps done")
+
+
+def test_without_a_date_and_a_timeout_the_wait_goes_on_to_on_timeout_at_once() -> None:
+    for traits in ({}, {"renewal_at": "someday"}, {"renewal_at": None}):
+        outcome = advance(flow(DATE_WAIT), RunState.start(), facts(**traits))
+        assert delivered(outcome) == ["no-date", "renewal-soon"]
+        assert Note("steps.0", "wait_until", "timed out", {"reason": "no date"}) in (
+            outcome.decisions
+        )
+
+
+def test_with_a_timeout_the_wait_waits_for_a_date_then_times_out() -> None:
+    f = flow(
+        """
+        - wait_until: {trait: renewal_at, offset: -7d, timeout: 30d}
+          on_timeout: [{email: no-date}]
+        - email: renewal-soon
+        """
+    )
+    parked = advance(f, RunState.start(), facts())
+    assert parked.waiting is not None
+    assert parked.waiting.until == NOW + timedelta(days=30)
+    later = advance(f, parked.state, facts(renewal_at="2026-12-01"), "target")  # far away
+    assert later.waiting is not None
+    assert later.waiting.until == NOW + timedelta(days=30)  # the timeout comes first
+    ended = advance(f, later.state, at(NOW + timedelta(days=30), renewal_at="2026-12-01"), "timer")
+    assert delivered(ended) == ["no-date", "renewal-soon"]
+    restored = state_from_json(state_to_json(later.state))
+    assert restored == later.state
+
+
+def test_a_date_wait_counts_local_days_across_daylight_saving() -> None:
+    outcome = advance(
+        flow(DATE_WAIT),
+        RunState.start(),
+        facts(renewal_at="2026-04-02", timezone="Europe/Paris"),  # summer time from 29 March
+    )
+    assert outcome.waiting is not None
+    assert outcome.waiting.until == datetime(2026, 3, 25, 23, tzinfo=UTC)  # 00:00 +01:00

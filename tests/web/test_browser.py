@@ -9,7 +9,6 @@ on both backends in test_aggregates.py.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,18 +18,9 @@ from playwright import sync_api
 from sqlalchemy import Engine, text
 
 from tests.conftest import ADMIN_KEY, ROOT
+from tests.support.chromium import ARGS, CHROMIUM
 from tests.support.server import live_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = ROOT / "artifacts" / "screenshots"
 
 # Debian's chromium is installed by `.ci/ensure-chromium` (run by `make test`); a missing

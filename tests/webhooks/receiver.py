@@ -33,11 +33,12 @@ def verifies(secret: str, request: Received) -> bool:
 
 @dataclass
 class Receiver:
-    """Records every request; answers `answers` in order, then 200."""
+    """Records every request; answers `answers` in order (a status, or a status and
+    headers), then 200."""
 
     url: str = ""
     secrets: list[str] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
+    answers: list[int | tuple[int, dict[str, str]]] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,8 +72,9 @@ class Receiver:
         async def hook(request: Request) -> Response:
             await self._record(request)
             with self.lock:
-                status = self.answers.pop(0) if self.answers else 200
-            return Response(f"answer {status}", status_code=status)
+                answer = self.answers.pop(0) if self.answers else 200
+            status, headers = answer if isinstance(answer, tuple) else (answer, {})
+            return Response(f"answer {status}", status_code=status, headers=headers)
 
         @app.post("/redirect")
         async def redirect(request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""date traits: when each profile's date conditions next flip, for the periodic job
+"""date traits: when each profile's date conditions next flip, for the periodic job, and
+which date conditions every profile has been planned for
 
 Revision ID: 0013_date_traits
 Revises: 0012_membership_entries
@@ -33,8 +34,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("profile_id", "trait", name=op.f("pk_date_reevaluations")),
     )
     op.create_index(op.f("ix_date_reevaluations_due_at"), "date_reevaluations", ["due_at"])
+    op.create_table(
+        "date_plans",
+        sa.Column("condition", sa.String(length=64), nullable=False),
+        sa.Column("planned_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("condition", name=op.f("pk_date_plans")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("date_plans")
     op.drop_index(op.f("ix_date_reevaluations_due_at"), table_name="date_reevaluations")
     op.drop_table("date_reevaluations")

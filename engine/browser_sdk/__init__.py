@@ -1,0 +1,1 @@
+"""parcours.js, the browser SDK: its built file (from browser/) and the route serving it."""
