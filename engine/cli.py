@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -225,6 +226,8 @@ def worker() -> None:
         serve_metrics(state.metrics.registry, state.may_read_metrics, port)
     where = f"; metrics on http://127.0.0.1:{port}/metrics" if port else ""
     typer.echo(f"Parcours worker running{where}; Ctrl-C to stop")
+    # systemd stops with SIGTERM: the jobs running finish their batch, then the process ends.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
     freeze_startup_heap()
     scheduler.start()
 

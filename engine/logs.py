@@ -20,9 +20,10 @@ from engine.config import Settings
 
 access = logging.getLogger("parcours.access")
 
-# HTTP clients log each request's full URL at INFO, and a webhook receiver's URL may hold its
-# token (hooks.slack.com/services/...): they speak from WARNING on.
-QUIET_CLIENTS = ("httpx", "httpcore", "httpx2", "httpcore2")
+# Heard from WARNING on: HTTP clients log each request's full URL at INFO, and a webhook
+# receiver's URL may hold its token (hooks.slack.com/services/...); APScheduler writes two
+# INFO lines per job run, several a second (parcours_job_duration_seconds counts them).
+QUIET = ("httpx", "httpcore", "httpx2", "httpcore2", "apscheduler")
 # Path parameters that hold a secret: written as their name, not their value.
 SECRET_PATH_PARAMS = frozenset({"token"})
 # What an access record carries besides its message (JSON lines keeps them as fields).
@@ -48,7 +49,7 @@ class JsonLines(logging.Formatter):
 def configure_logging(settings: Settings) -> None:
     """Send every logger's records at PARCOURS_LOG_LEVEL or above to stderr, as text or JSON
     lines (PARCOURS_LOG_FORMAT); uvicorn's own loggers included, its access log replaced,
-    HTTP clients' request lines left out."""
+    HTTP clients' request lines and the scheduler's per-run lines left out."""
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
@@ -60,7 +61,7 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    for name in QUIET_CLIENTS:
+    for name in QUIET:
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
 
 

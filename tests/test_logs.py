@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from engine.config import Settings
 from engine.demo.server import free_port
-from engine.logs import QUIET_CLIENTS, configure_logging
+from engine.logs import QUIET, configure_logging
 from engine.scheduler.listener import serve_metrics
 from tests.conftest import ADMIN_KEY, BROWSER_WRITE_KEY, WRITE_KEY
 
@@ -22,7 +22,7 @@ LINK_TOKEN = "eyJzIjoiYW5hIn0.c2lnbmF0dXJlLW9mLXRoZS1saW5r"
 @pytest.fixture
 def logging_restored() -> Iterator[None]:
     """configure_logging rewires the root logger; put it back for the next tests."""
-    loggers = [logging.getLogger(), *map(logging.getLogger, QUIET_CLIENTS)]
+    loggers = [logging.getLogger(), *map(logging.getLogger, QUIET)]
     saved = [(logger.handlers[:], logger.level) for logger in loggers]
     try:
         yield

@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -114,15 +115,19 @@ class Deployment:
             assert time.monotonic() < deadline, f"no {what} in {WAIT_SECONDS} s:\n{self.logs()}"
             time.sleep(0.2)
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
+        """SIGTERM to each, as `systemctl stop` sends; their exit codes (-9: killed after
+        the bound)."""
         for process, _ in self.processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process, _ in self.processes:
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=WAIT_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        return [process.returncode for process, _ in self.processes]
 
 
 def secret_values(database_url: str) -> dict[str, str]:
@@ -229,11 +234,15 @@ def test_the_guides_units_run_replicas_and_a_worker_until_ready(deployment: Depl
     logs = deployment.logs()
     json_lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     access = [line for line in json_lines if line["logger"] == "parcours.access"]
+    assert not [line for line in json_lines if line["logger"].startswith("apscheduler")]
     assert any(line["path"] == "/readyz" and line["status"] == 200 for line in access), logs
     assert {line["client"] for line in access if line["path"] == "/healthz"} == {
         "127.0.0.1",
         "203.0.113.7",
     }
+    # SIGTERM stops each cleanly: uvicorn raises it again once shut down (systemd counts
+    # that as a clean stop), the worker exits 0 once its running jobs are done.
+    assert deployment.stop() == [-signal.SIGTERM, -signal.SIGTERM, 0], deployment.logs()
     password = make_url(deployment.database_url).password
     assert password
     for name, value in [*deployment.secrets.items(), ("database password", password)]:
