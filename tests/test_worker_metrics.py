@@ -10,6 +10,7 @@ import pytest
 from apscheduler.schedulers.base import BaseScheduler
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text
 
@@ -20,6 +21,8 @@ from engine.demo.server import free_port
 from engine.flows.repository import deliveries, timers
 from engine.scheduler.jobs import schedule, send_deliveries
 from engine.scheduler.listener import serve_metrics
+from engine.scheduler.metrics import QueueCollector
+from engine.store.db import create_db_engine
 from engine.webhooks.repository import messages
 from tests.conftest import ADMIN_KEY, BROWSER_WRITE_KEY, START, WRITE_KEY
 
@@ -195,3 +198,20 @@ def test_the_listener_answers_metrics_only(worker: Worker) -> None:
     answer = httpx.get(worker.url.replace("/metrics", "/readyz"))
 
     assert answer.status_code == 404
+
+
+def test_an_unreachable_database_reads_as_unreadable_queues(clock: FrozenClock) -> None:
+    """A scrape still answers (the job counters stay useful) and says the queues are unknown."""
+    registry = CollectorRegistry()
+    engine = create_db_engine("postgresql+psycopg://p:pw@127.0.0.1:1/p?connect_timeout=2")
+    registry.register(QueueCollector(engine, clock))
+    try:
+        samples = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for sample in family.samples
+        }
+    finally:
+        engine.dispose()
+
+    assert samples == {"parcours_queue_readable": 0}
