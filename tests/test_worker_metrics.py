@@ -81,17 +81,25 @@ def test_queue_gauges_match_the_rows(
 ) -> None:
     state = worker.state
     sign_up(client, "ana", "bo", "cy")
+    emails = select(deliveries.c.id).where(deliveries.c.channel == "email")
     with state.engine.begin() as conn:
+        sent, held, _ = conn.execute(emails.order_by(deliveries.c.id)).scalars()
         conn.execute(
-            deliveries.update().where(deliveries.c.id == 1).values(status="sent", sent_at=START)
+            deliveries.update().where(deliveries.c.id == sent).values(status="sent", sent_at=START)
+        )
+        later = START + timedelta(days=5)  # as quiet hours or a backoff hold a row: not due
+        conn.execute(
+            deliveries.update().where(deliveries.c.id == held).values(next_attempt_at=later)
         )
         message = {"endpoint_name": "crm", "event_type": "x", "payload": {}, "attempts": 12}
         conn.execute(
             messages.insert(),
             [
-                {**message, "message_id": f"m{i}", "status": status}
+                {**message, "message_id": f"m{i}", "status": status, "next_attempt_at": due}
                 | {"created_at": START, "updated_at": START}
-                for i, status in enumerate(["dead", "dead", "pending"])
+                for i, (status, due) in enumerate(
+                    [("dead", None), ("pending", START), ("retrying", START + timedelta(days=5))]
+                )
             ],
         )
     clock.advance(timedelta(days=3))
@@ -109,7 +117,8 @@ def test_queue_gauges_match_the_rows(
     metrics = scrape(worker.url)
 
     assert metrics[("parcours_queue_readable", ())] == 1
-    assert metrics[("parcours_outbox_backlog", (("outbox", "deliveries"),))] == 2
+    # Due and waiting: the third email (pending since START) and message m1.
+    assert metrics[("parcours_outbox_backlog", (("outbox", "deliveries"),))] == 1
     assert metrics[("parcours_outbox_backlog", (("outbox", "webhooks"),))] == 1
     three_days = timedelta(days=3).total_seconds()
     assert metrics[("parcours_outbox_oldest_age_seconds", (("outbox", "deliveries"),))] == (

@@ -23,8 +23,8 @@ from engine.webhooks.repository import messages
 
 log = logging.getLogger(__name__)
 
-# Rows still to send: claimed (`sending`) rows count too, until they are sent.
-UNSENT = ("pending", "sending", "retrying")
+# Rows waiting for a worker: due (held and backed-off rows are not yet) and not claimed.
+WAITING = ("pending", "retrying")
 
 T = TypeVar("T")
 
@@ -87,17 +87,20 @@ class QueueCollector(Collector):
 
 
 def _backlog(conn: Connection, now: datetime) -> list[GaugeMetricFamily]:
+    """Rows due and not sent, and how long the oldest has waited since it was due: a
+    growing age means the workers fall behind (quiet hours and backoff do not count)."""
     backlog = GaugeMetricFamily(
-        "parcours_outbox_backlog", "Rows not yet sent, by outbox", labels=["outbox"]
+        "parcours_outbox_backlog", "Rows due and not sent yet, by outbox", labels=["outbox"]
     )
     age = GaugeMetricFamily(
         "parcours_outbox_oldest_age_seconds",
-        "Age of the oldest row not yet sent (0 when none), by outbox",
+        "How long the oldest due row has waited (0 when none), by outbox",
         labels=["outbox"],
     )
     table: Table
     for name, table in (("deliveries", deliveries), ("webhooks", messages)):
-        query = select(func.count(), func.min(table.c.created_at)).where(table.c.status.in_(UNSENT))
+        due = table.c.next_attempt_at
+        query = select(func.count(), func.min(due)).where(table.c.status.in_(WAITING), due <= now)
         count, oldest = conn.execute(query).one()
         backlog.add_metric([name], count)
         age.add_metric([name], _seconds_since(oldest, now))
