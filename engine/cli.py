@@ -223,7 +223,12 @@ def worker() -> None:
     scheduler = schedule(state, BlockingScheduler(timezone="UTC"))
     port = settings.worker_metrics_port
     if port:
-        serve_metrics(state.metrics.registry, state.may_read_metrics, port)
+        try:
+            serve_metrics(state.metrics.registry, state.may_read_metrics, port)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"PARCOURS_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} ({exc.strerror})"
+            ) from None
     where = f"; metrics on http://127.0.0.1:{port}/metrics" if port else ""
     typer.echo(f"Parcours worker running{where}; Ctrl-C to stop")
     # systemd stops with SIGTERM: the jobs running finish their batch, then the process ends.

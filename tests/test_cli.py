@@ -1,5 +1,6 @@
 """The `parcours` command line, through typer's runner."""
 
+import socket
 import uuid
 from collections.abc import Iterator
 from importlib.metadata import version
@@ -141,4 +142,21 @@ def test_db_downgrade_to_an_unknown_revision_is_one_message(empty_db_url: str) -
 
     assert result.exit_code == 2
     assert result.output.startswith("cannot downgrade to no-such-rev: ")
+    assert "Traceback" not in result.output
+
+
+def test_a_worker_metrics_port_in_use_is_one_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "PARCOURS_DATABASE_URL": f"sqlite:///{tmp_path / 'worker.db'}",
+            "PARCOURS_WORKER_METRICS_PORT": str(port),
+            "PARCOURS_CONTENT_DIR": str(ROOT),
+        }
+        result = CliRunner().invoke(app, ["worker"], env=env)
+
+    assert result.exit_code == 2
+    assert f"PARCOURS_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
