@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -73,23 +76,35 @@ def _settings() -> Settings:
     return settings
 
 
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """The engine of PARCOURS_DATABASE_URL for one command, its connections closed after."""
+    from engine.store.db import create_db_engine
+
+    engine = create_db_engine(_settings().database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations to PARCOURS_DATABASE_URL."""
-    from engine.store.db import create_db_engine
     from engine.store.migrate import upgrade
 
-    upgrade(create_db_engine(_settings().database_url))
+    with _database() as engine:
+        upgrade(engine)
     typer.echo("database is up to date")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Print the revisions the database is at, and whether that is the code's heads."""
-    from engine.store.db import create_db_engine
     from engine.store.migrate import code_heads, database_heads
 
-    heads = database_heads(create_db_engine(_settings().database_url))
+    with _database() as engine:
+        heads = database_heads(engine)
     typer.echo("\n".join(sorted(heads)) or "no revision (run parcours db upgrade)")
     behind = sorted(code_heads() - heads)
     typer.echo(f"pending: {', '.join(behind)}" if behind else "up to date")
@@ -102,11 +117,11 @@ def db_downgrade(
     """Undo migrations down to REVISION (before rolling the code back to that release)."""
     from alembic.util import CommandError
 
-    from engine.store.db import create_db_engine
     from engine.store.migrate import downgrade
 
     try:
-        downgrade(create_db_engine(_settings().database_url), revision)
+        with _database() as engine:
+            downgrade(engine, revision)
     except CommandError as exc:
         typer.echo(f"cannot downgrade to {revision}: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -117,11 +132,11 @@ def db_downgrade(
 def db_recount() -> None:
     """Recompute the flow page's counters and the stage kept on events and deliveries from
     the rows (after loading rows around the engine)."""
-    from engine.store.db import create_db_engine, write_transaction
+    from engine.store.db import write_transaction
     from engine.store.recount import rebuild
     from engine.store.stages import backfill
 
-    with write_transaction(create_db_engine(_settings().database_url)) as conn:
+    with _database() as engine, write_transaction(engine) as conn:
         rebuild(conn)
         backfill(conn)
     typer.echo("counters and stages recomputed")
@@ -208,9 +223,16 @@ def worker() -> None:
     scheduler = schedule(state, BlockingScheduler(timezone="UTC"))
     port = settings.worker_metrics_port
     if port:
-        serve_metrics(state.metrics.registry, state.may_read_metrics, port)
+        try:
+            serve_metrics(state.metrics.registry, state.may_read_metrics, port)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"PARCOURS_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} ({exc.strerror})"
+            ) from None
     where = f"; metrics on http://127.0.0.1:{port}/metrics" if port else ""
     typer.echo(f"Parcours worker running{where}; Ctrl-C to stop")
+    # systemd stops with SIGTERM: the jobs running finish their batch, then the process ends.
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=True))
     freeze_startup_heap()
     scheduler.start()
 

@@ -1,6 +1,7 @@
 """Logging for every process: the level and format settings, and the access log.
 
-The access log names method, path, status and duration, never headers (Authorization, user
+The access log names method, path, status, duration and the client's address (the one
+behind the proxy when PARCOURS_PROXY_HEADERS trusts it), never other headers (Authorization, user
 hashes), never the query string (in-app calls may carry `write_key` and `user_hash` there),
 and never a signed link token in a path (`/unsubscribe/{token}`, `/t/c/{token}`).
 """
@@ -19,13 +20,14 @@ from engine.config import Settings
 
 access = logging.getLogger("parcours.access")
 
-# HTTP clients log each request's full URL at INFO, and a webhook receiver's URL may hold its
-# token (hooks.slack.com/services/...): they speak from WARNING on.
-QUIET_CLIENTS = ("httpx", "httpcore", "httpx2", "httpcore2")
+# Heard from WARNING on: HTTP clients log each request's full URL at INFO, and a webhook
+# receiver's URL may hold its token (hooks.slack.com/services/...); APScheduler writes two
+# INFO lines per job run, several a second (parcours_job_duration_seconds counts them).
+QUIET = ("httpx", "httpcore", "httpx2", "httpcore2", "apscheduler")
 # Path parameters that hold a secret: written as their name, not their value.
 SECRET_PATH_PARAMS = frozenset({"token"})
 # What an access record carries besides its message (JSON lines keeps them as fields).
-ACCESS_FIELDS = ("method", "path", "status", "duration_ms")
+ACCESS_FIELDS = ("client", "method", "path", "status", "duration_ms")
 
 
 class JsonLines(logging.Formatter):
@@ -47,7 +49,7 @@ class JsonLines(logging.Formatter):
 def configure_logging(settings: Settings) -> None:
     """Send every logger's records at PARCOURS_LOG_LEVEL or above to stderr, as text or JSON
     lines (PARCOURS_LOG_FORMAT); uvicorn's own loggers included, its access log replaced,
-    HTTP clients' request lines left out."""
+    HTTP clients' request lines and the scheduler's per-run lines left out."""
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonLines())
@@ -59,7 +61,7 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
-    for name in QUIET_CLIENTS:
+    for name in QUIET:
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
 
 
@@ -67,13 +69,16 @@ def log_access(scope: Scope, status: int, seconds: float) -> None:
     """One access line for a finished HTTP request."""
     if not access.isEnabledFor(logging.INFO):
         return
+    client = scope.get("client")
     fields = {
+        "client": client[0] if client else "-",
         "method": scope["method"],
         "path": logged_path(scope),
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
     }
-    access.info("%(method)s %(path)s %(status)s %(duration_ms)s ms", fields, extra=fields)
+    line = "%(client)s %(method)s %(path)s %(status)s %(duration_ms)s ms"
+    access.info(line, fields, extra=fields)
 
 
 def logged_path(scope: Scope) -> str:

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from engine.config import Settings
 from engine.demo.server import free_port
-from engine.logs import QUIET_CLIENTS, configure_logging
+from engine.logs import QUIET, configure_logging
 from engine.scheduler.listener import serve_metrics
 from tests.conftest import ADMIN_KEY, BROWSER_WRITE_KEY, WRITE_KEY
 
@@ -22,7 +22,7 @@ LINK_TOKEN = "eyJzIjoiYW5hIn0.c2lnbmF0dXJlLW9mLXRoZS1saW5r"
 @pytest.fixture
 def logging_restored() -> Iterator[None]:
     """configure_logging rewires the root logger; put it back for the next tests."""
-    loggers = [logging.getLogger(), *map(logging.getLogger, QUIET_CLIENTS)]
+    loggers = [logging.getLogger(), *map(logging.getLogger, QUIET)]
     saved = [(logger.handlers[:], logger.level) for logger in loggers]
     try:
         yield
@@ -61,6 +61,7 @@ def test_json_access_lines_name_each_request_and_no_secret(
     ]
     assert all(isinstance(a["duration_ms"], float) for a in access)
     assert all(a["level"] == "info" for a in access)
+    assert {a["client"] for a in access} == {"testclient"}
     for secret in (WRITE_KEY, BROWSER_WRITE_KEY, ADMIN_KEY, USER_HASH, LINK_TOKEN, "Bearer"):
         assert secret not in captured
 
@@ -76,7 +77,7 @@ def test_text_lines_and_the_level_setting(
     client.get("/healthz")
     at_warning = capsys.readouterr().err
 
-    assert "INFO parcours.access: POST /v1/track 200 " in at_info
+    assert "INFO parcours.access: testclient POST /v1/track 200 " in at_info
     assert "GET /v1/unsubscribe/{token} " in at_info
     for secret in (WRITE_KEY, BROWSER_WRITE_KEY, ADMIN_KEY, USER_HASH, LINK_TOKEN):
         assert secret not in at_info

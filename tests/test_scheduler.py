@@ -13,6 +13,7 @@ from engine.clock import FrozenClock
 from engine.experiments.outcomes import EXPOSURES, LATE_DATA_GRACE, folds, metric_key
 from engine.experiments.service import known_experiments
 from engine.flows.repository import deliveries
+from engine.scheduler.heartbeat import heartbeats
 from engine.scheduler.jobs import (
     fold_experiment_outcomes,
     reevaluate_audience,
@@ -106,3 +107,24 @@ def test_deliveries_are_sent_in_batches_until_none_is_due(app: FastAPI, client: 
     send_deliveries(state)
     with state.engine.connect() as conn:
         assert conn.execute(emails).scalars().all() == ["sent"] * 3
+
+
+def test_the_heartbeat_beats_as_the_scheduler_starts(app: FastAPI, client: TestClient) -> None:
+    """`serve`'s embedded worker makes /readyz ready at once, not one tick later."""
+    state = app.state.parcours
+    state.settings = state.settings.model_copy(update={"tick_seconds": 60})
+    before = client.get("/readyz").status_code
+    scheduler = schedule(state)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 30
+        beaten = False
+        while not beaten and time.monotonic() < deadline:
+            with state.engine.connect() as conn:
+                beaten = conn.execute(select(heartbeats)).first() is not None
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert before == 503
+    assert beaten
+    assert client.get("/readyz").status_code == 200

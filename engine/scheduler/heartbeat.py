@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from engine.store.worker_tables import WorkerHeartbeat
 
 heartbeats = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
+# Each process start is a new row (host:pid); rows of processes gone this long are deleted.
+FORGET_AFTER = timedelta(days=1)
 
 
 def worker_name() -> str:
@@ -19,8 +21,10 @@ def worker_name() -> str:
 
 
 def beat(engine: Engine, worker: str, now: datetime) -> None:
-    """Stamp `worker`'s row (an update, else the first insert: the row is only ours)."""
+    """Stamp `worker`'s row (an update, else the first insert: the row is only ours), and
+    forget workers silent for a day."""
     with engine.begin() as conn:
+        conn.execute(delete(heartbeats).where(heartbeats.c.beat_at < now - FORGET_AFTER))
         stamped = conn.execute(
             update(heartbeats).where(heartbeats.c.worker == worker).values(beat_at=now)
         )

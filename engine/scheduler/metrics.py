@@ -1,5 +1,6 @@
-"""What the worker exposes to Prometheus: job timings as they happen, and the state of the
-work queued in the database, read by one cheap query per gauge at scrape time."""
+"""What the worker adds to Prometheus: job timings as they happen, and the state of the work
+queued in the database, read by one cheap query per gauge at scrape time. (Delivery and
+webhook attempts and dead letters are counted where they happen: engine.channels.metrics.)"""
 
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.clock import Clock
 from engine.flows.repository import deliveries, timers
-from engine.webhooks.repository import attempts, messages
+from engine.webhooks.repository import messages
 
 log = logging.getLogger(__name__)
 
-# Rows still to send: claimed (`sending`) rows count too, until they are sent.
-UNSENT = ("pending", "sending", "retrying")
+# Rows waiting for a worker: due (held and backed-off rows are not yet) and not claimed.
+WAITING = ("pending", "retrying")
 
 T = TypeVar("T")
 
@@ -74,13 +75,7 @@ class QueueCollector(Collector):
         up = GaugeMetricFamily("parcours_queue_readable", "1 when the gauges below could be read")
         try:
             with self.engine.connect() as conn:
-                families = [
-                    _deliveries(conn),
-                    *_backlog(conn, now),
-                    _timer_lag(conn, now),
-                    _webhook_attempts(conn),
-                    _dead_letters(conn),
-                ]
+                families = [*_backlog(conn, now), _timer_lag(conn, now)]
         except SQLAlchemyError as exc:
             log.warning("metrics: cannot read the queues (%s)", type(exc).__name__)
             up.add_metric([], 0)
@@ -91,32 +86,21 @@ class QueueCollector(Collector):
         yield from families
 
 
-def _deliveries(conn: Connection) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(
-        "parcours_deliveries",
-        "Deliveries by channel and status (sent, failed, skipped, pending ...)",
-        labels=["channel", "status"],
-    )
-    query = select(deliveries.c.channel, deliveries.c.status, func.count()).group_by(
-        deliveries.c.channel, deliveries.c.status
-    )
-    for channel, status, count in conn.execute(query):
-        family.add_metric([channel, status], count)
-    return family
-
-
 def _backlog(conn: Connection, now: datetime) -> list[GaugeMetricFamily]:
+    """Rows due and not sent, and how long the oldest has waited since it was due: a
+    growing age means the workers fall behind (quiet hours and backoff do not count)."""
     backlog = GaugeMetricFamily(
-        "parcours_outbox_backlog", "Rows not yet sent, by outbox", labels=["outbox"]
+        "parcours_outbox_backlog", "Rows due and not sent yet, by outbox", labels=["outbox"]
     )
     age = GaugeMetricFamily(
         "parcours_outbox_oldest_age_seconds",
-        "Age of the oldest row not yet sent (0 when none), by outbox",
+        "How long the oldest due row has waited (0 when none), by outbox",
         labels=["outbox"],
     )
     table: Table
     for name, table in (("deliveries", deliveries), ("webhooks", messages)):
-        query = select(func.count(), func.min(table.c.created_at)).where(table.c.status.in_(UNSENT))
+        due = table.c.next_attempt_at
+        query = select(func.count(), func.min(due)).where(table.c.status.in_(WAITING), due <= now)
         count, oldest = conn.execute(query).one()
         backlog.add_metric([name], count)
         age.add_metric([name], _seconds_since(oldest, now))
@@ -129,27 +113,6 @@ def _timer_lag(conn: Connection, now: datetime) -> GaugeMetricFamily:
     )
     oldest = conn.execute(select(func.min(timers.c.due_at)).where(timers.c.due_at <= now))
     family.add_metric([], _seconds_since(oldest.scalar(), now))
-    return family
-
-
-def _webhook_attempts(conn: Connection) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(
-        "parcours_webhook_attempts",
-        "Webhook HTTP attempts kept (30 days), by outcome (sent, retry, failed)",
-        labels=["outcome"],
-    )
-    query = select(attempts.c.outcome, func.count()).group_by(attempts.c.outcome)
-    for outcome, count in conn.execute(query):
-        family.add_metric([outcome], count)
-    return family
-
-
-def _dead_letters(conn: Connection) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(
-        "parcours_webhook_dead_letters", "Webhook messages that used every attempt (dead)"
-    )
-    query = select(func.count()).select_from(messages).where(messages.c.status == "dead")
-    family.add_metric([], conn.execute(query).scalar_one())
     return family
 
 

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from engine.clock import FrozenClock
+from engine.scheduler.heartbeat import worker_name
 from engine.scheduler.jobs import heartbeat
 from engine.store.db import create_db_engine
 from engine.store.migrate import code_heads
@@ -58,6 +59,21 @@ def test_the_newest_of_several_workers_counts(
     assert client.get("/readyz").status_code == 503
     heartbeat(state)
     assert client.get("/readyz").status_code == 200
+
+
+def test_a_beat_forgets_workers_silent_for_a_day(app: FastAPI, clock: FrozenClock) -> None:
+    state = app.state.parcours
+    with state.engine.begin() as conn:
+        for worker, age in (("restarted:1", timedelta(days=2)), ("paused:2", timedelta(hours=23))):
+            conn.execute(
+                text("INSERT INTO worker_heartbeats (worker, beat_at) VALUES (:w, :at)"),
+                {"w": worker, "at": clock.now() - age},
+            )
+    heartbeat(state)
+
+    with state.engine.connect() as conn:
+        kept = set(conn.execute(text("SELECT worker FROM worker_heartbeats")).scalars())
+    assert kept == {"paused:2", worker_name()}
 
 
 def test_a_database_behind_the_code_is_not_ready(app: FastAPI, client: TestClient) -> None:
