@@ -113,6 +113,15 @@ class Goal(Definition):
         return f"{what} within {self.within.days}d" if self.within.days else what
 
 
+class MinimumSample(Definition):
+    """Per arm, the least data before a comparison is read as a finding: profiles counted,
+    and conversions (the total, for a mean metric). Below it the result is "not enough
+    data" (docs/experiments.md, "Honest edges")."""
+
+    users: int = Field(default=20, ge=0)
+    conversions: int = Field(default=5, ge=0)
+
+
 class Experiment(Definition):
     """A split of the flow's entrants between variants, weights in percent; the first
     variant is the control the others are compared with. With `holdout: true` the control
@@ -126,6 +135,7 @@ class Experiment(Definition):
     metric: Metric = ACTIVATION
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+    minimum_sample: MinimumSample = MinimumSample()
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -171,6 +181,7 @@ class GlobalHoldout(Definition):
     metric: Metric = ACTIVATION
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+    minimum_sample: MinimumSample = MinimumSample()
 
     @property
     def name(self) -> str:
@@ -187,6 +198,7 @@ class GlobalHoldout(Definition):
             metric=self.metric,
             secondary=self.secondary,
             guardrails=self.guardrails,
+            minimum_sample=self.minimum_sample,
         )
 
 

@@ -24,7 +24,7 @@ from engine.catalog.metrics import (
 )
 from engine.experiments.arms import ArmStats, empty_arm
 from engine.experiments.schemas import MetricResults
-from engine.experiments.statistics import AnalysisOptions, Comparison
+from engine.experiments.statistics import AnalysisOptions, Comparison, MinimumSample
 from engine.experiments.summary import summarize, summarize_segments
 
 NO_PERSONA = "(none)"
@@ -50,7 +50,7 @@ def metric_results(
 ) -> MetricResults:
     """Arms, comparisons with control, persona breakdown and alerts of one metric."""
     metric = data.metric
-    options = AnalysisOptions(alpha=alpha, inverse=metric.better == "lower")
+    options = analysis_options(experiment, metric, alpha)
     overall, by_persona = build_arms(data, variants)
     weights = {name: float(weight) for name, weight in experiment.variants.items()}
     summary = summarize(overall, experiment.control, weights=weights, options=options)
@@ -64,6 +64,16 @@ def metric_results(
         "alerts": [c.variant for c in summary.comparisons if is_worse(c, metric)],
     }
     return MetricResults.model_validate(document)
+
+
+def analysis_options(experiment: Experiment, metric: Metric, alpha: float) -> AnalysisOptions:
+    """The options every view of this experiment's metric uses: results, dashboard, export."""
+    minimum = experiment.minimum_sample
+    return AnalysisOptions(
+        alpha=alpha,
+        inverse=metric.better == "lower",
+        minimum=MinimumSample(users=minimum.users, conversions=minimum.conversions),
+    )
 
 
 def build_arms(

@@ -22,9 +22,10 @@ from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Experiment
 from engine.experiments import repository as experiments_repo
 from engine.experiments.arms import ArmStats
+from engine.experiments.results import analysis_options
 from engine.experiments.schemas import ExperimentResults
 from engine.experiments.service import experiment_results, find_experiment
-from engine.experiments.statistics import AnalysisOptions, compare_arms
+from engine.experiments.statistics import compare_arms
 from engine.experiments.sums import group_sums
 
 MAX_POINTS = 30
@@ -97,7 +98,7 @@ def cumulative_lift(
             arm[1] += total
             arm[2] += squares
     control = experiment.control
-    options = AnalysisOptions(inverse=metric.better == "lower")
+    options = analysis_options(experiment, metric, alpha=0.05)
     out: dict[str, list[LiftPoint]] = {}
     for variant in [v for v in experiment.variants if v != control]:
         points = []
@@ -106,7 +107,9 @@ def cumulative_lift(
             b = _arm(arms[variant][i], metric.measure)
             found = compare_arms(a, b, options, name=variant)
             low, high = found.ci_relative or (None, None)
-            points.append(LiftPoint(at, a.users + b.users, found.relative_lift, low, high))
+            # Below the minimum sample a lift is not a finding: the point is left out.
+            lift = None if found.reason == "not_enough_data" else found.relative_lift
+            points.append(LiftPoint(at, a.users + b.users, lift, low, high))
         out[variant] = points
     return out
 
