@@ -1,24 +1,31 @@
-"""`parcours experiments report KEY`: an experiment's results from the live database.
+"""`parcours experiments report KEY` and `export KEY --csv FILE`, from the live database.
 
-Reads PARCOURS_DATABASE_URL and the content directory like the server does, so the report
-is the one `GET /v1/experiments/{key}/results` answers. Exit 0 on success, 1 when the
-content is invalid, the experiment unknown or the format wrong.
+Both read PARCOURS_DATABASE_URL and the content directory like the server does, so the
+report is the one `GET /v1/experiments/{key}/results` answers and the export is the per-user
+file behind it (engine.experiments.export). Exit 0 on success, 1 when the content is
+invalid, the experiment unknown, the format wrong or the file cannot be written.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
-from engine.catalog.catalog import load_live_catalog
+from sqlalchemy import Connection
+
+from engine.catalog.catalog import Catalog, load_live_catalog
 from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.errors import EngineError
-from engine.experiments.service import experiment_results
+from engine.experiments.export import write_export
+from engine.experiments.service import experiment_results, find_experiment
 from engine.experiments.table import render_metric, render_segments
 from engine.store.db import create_db_engine
+
+T = TypeVar("T")
 
 
 def report_command(
@@ -33,28 +40,63 @@ def report_command(
     if output_format not in ("table", "json"):
         print(f"error: --format must be table or json, got {output_format!r}", file=sys.stderr)
         return 1
-    settings = settings or Settings()
+    now = (clock or SystemClock()).now()
+    found = _with_live_data(
+        settings or Settings(),
+        lambda conn, catalog: experiment_results(
+            conn, catalog, key, now, include_in_progress=include_in_progress
+        ),
+    )
+    if found is None:
+        return 1
+    report = found.model_dump(mode="json", exclude_unset=True)
+    print(json.dumps(report, indent=2) if output_format == "json" else render_report(report))
+    return 0
+
+
+def export_command(
+    key: str,
+    csv: Path,
+    *,
+    include_in_progress: bool = False,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Write experiment `key`'s per-user file to `csv`; the exit code."""
+    now = (clock or SystemClock()).now()
+
+    def export(conn: Connection, catalog: Catalog) -> int:
+        entry = find_experiment(catalog, key)
+        try:
+            with csv.open("w", newline="", encoding="utf-8") as out:
+                return write_export(conn, entry, out, now, include_in_progress=include_in_progress)
+        except OSError as exc:
+            raise EngineError(f"cannot write {csv}: {exc.strerror or exc}") from exc
+
+    rows = _with_live_data(settings or Settings(), export)
+    if rows is None:
+        return 1
+    print(f"wrote {rows:,} profiles of {key} to {csv}")
+    return 0
+
+
+def _with_live_data(settings: Settings, work: Callable[[Connection, Catalog], T]) -> T | None:
+    """`work` on the live content and database; None once the problem is printed."""
     catalog, problems = load_live_catalog(settings.content_dir, settings.default_timezone)
     if catalog is None:
         print(f"error: content in {settings.content_dir} is invalid:", file=sys.stderr)
         for problem in problems:
             print(problem.format(), file=sys.stderr)
-        return 1
+        return None
     engine = create_db_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            now = (clock or SystemClock()).now()
-            results = experiment_results(
-                conn, catalog, key, now, include_in_progress=include_in_progress
-            )
+            return work(conn, catalog)
     except EngineError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+        return None
     finally:
         engine.dispose()
-    report = results.model_dump(mode="json", exclude_unset=True)
-    print(json.dumps(report, indent=2) if output_format == "json" else render_report(report))
-    return 0
 
 
 def render_report(report: Mapping[str, Any]) -> str:

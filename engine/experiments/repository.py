@@ -209,6 +209,32 @@ def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Sele
     )
 
 
+def export_rows(key: str, metric: Metric, cutoff: datetime, order: Sequence[str]) -> Select[Any]:
+    """(profile_id, user_id, variant, persona, value) of every profile exposed to `key` by
+    `cutoff`, 0 where it has no value, variants in `order` then by profile: the one
+    per-profile read of this package, for the export."""
+    a, p = assignments, profiles
+    counted = a.c.exposed_at <= cutoff
+    values = profile_values(key, metric, counted).subquery()
+    rank = case({name: i for i, name in enumerate(order)}, value=a.c.variant, else_=len(order))
+    return (
+        select(
+            a.c.profile_id,
+            p.c.user_id,
+            a.c.variant,
+            a.c.persona,
+            func.coalesce(values.c.value, 0.0),
+        )
+        .select_from(
+            a.outerjoin(p, p.c.id == a.c.profile_id).outerjoin(
+                values, values.c.profile_id == a.c.profile_id
+            )
+        )
+        .where(a.c.experiment == key, counted)
+        .order_by(rank, a.c.variant, a.c.profile_id)
+    )
+
+
 def event_values(
     key: str, chosen: Sequence[tuple[Metric, ColumnElement[bool]]], where: ColumnElement[bool]
 ) -> Select[Any]:
