@@ -318,6 +318,19 @@ def experiments_report(
     raise typer.Exit(report_command(key, output_format, include_in_progress=include_in_progress))
 
 
+@experiments_app.command("plan")
+def experiments_plan(
+    key: str = typer.Argument(..., help="Experiment key (GET /v1/experiments lists them)."),
+    lift: float = typer.Option(0.1, help="Relative lift to size for (0.1 = +10%)."),
+    power: float = typer.Option(0.8, help="Power wanted."),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Detectable lift and days needed, from live traffic and baseline (docs/experiments.md)."""
+    from engine.experiments.commands import plan_command
+
+    raise typer.Exit(plan_command(key, output_format, lift=lift, power=power))
+
+
 @experiments_app.command("export")
 def experiments_export(
     key: str = typer.Argument(..., help="Experiment key (GET /v1/experiments lists them)."),

@@ -144,3 +144,41 @@ class ExperimentResults(MetricResults):
     guardrails: list[MetricResults]
     settings: ResultSettings
     computed_at: datetime
+
+
+class PlanHorizon(BaseModel):
+    days: int  # of exposure at the current traffic
+    users: int
+    mde: float | None  # relative lift detectable with the power asked (0.1 = +10%)
+
+
+class PlanVariant(BaseModel):
+    variant: str
+    mde_now: float | None = None  # with the profiles counted so far
+    horizons: list[PlanHorizon] = []
+    days_needed: int | None = None  # days of exposure to detect `lift`
+    users_needed: int | None = None  # in all arms
+    days_remaining: int | None = None
+    reason: str | None = None  # why a number is missing (no_baseline, no_traffic, ...)
+
+
+class ExperimentPlan(BaseModel):
+    """Minimum detectable effect and duration from the live traffic and baseline, for the
+    relative test the results' `p_value` uses (docs/experiments.md, "Planning")."""
+
+    experiment: str
+    metric: str
+    measure: Literal["proportion", "mean"]
+    window_days: float  # the metric is read this long after the last exposure counted
+    test: Literal["relative"]
+    lift: float
+    power: float
+    alpha: float
+    exposed: int
+    running_days: float
+    daily_exposures: float
+    counted: int  # profiles whose window has closed
+    baseline: float | None  # control's rate or mean
+    variance: float | None  # control's per-user variance (mean metrics)
+    variants: list[PlanVariant]
+    computed_at: datetime
