@@ -8,6 +8,7 @@ metric, i.e. exposed at least its window ago (or everyone exposed, in progress):
     variant     the stored assignment
     converted   the primary metric for a rate metric; for a mean metric, 1 if its value > 0
     segment     the persona at exposure, blank for none
+    pre_metric  the primary metric's CUPED covariate (engine.experiments.covariates)
     value       the primary metric, for a mean metric only
 
 Rows come variant by variant in the experiment's order (so the analysis sees the control
@@ -42,16 +43,15 @@ def write_export(
     mean = metric.measure == "mean"
     cutoff = now if include_in_progress else now - metric.window_end
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["user_id", "variant", "converted", "segment", *(["value"] if mean else [])])
+    header = ["user_id", "variant", "converted", "segment", "pre_metric"]
+    writer.writerow([*header, *(["value"] if mean else [])])
     rows = repo.export_rows(experiment.key, metric, cutoff, list(experiment.variants))
     count = 0
-    for profile_id, user_id, variant, persona, value in repo.consistent(conn).execute(rows):
+    for profile_id, user_id, variant, persona, value, pre in repo.consistent(conn).execute(rows):
         y = float(value)
-        converted = "1" if y > 0 else "0"
-        extra = [_number(y)] if mean else []
-        writer.writerow(
-            [user_id or f"profile:{profile_id}", variant, converted, persona or "", *extra]
-        )
+        subject = user_id or f"profile:{profile_id}"
+        row = [subject, variant, "1" if y > 0 else "0", persona or "", _number(float(pre))]
+        writer.writerow([*row, *([_number(y)] if mean else [])])
         count += 1
     return count
 

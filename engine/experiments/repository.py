@@ -41,6 +41,7 @@ from engine.catalog.metrics import (
     RetentionMetric,
     StageMetric,
 )
+from engine.experiments.covariates import PRE_WINDOW, Covariate, Measured
 from engine.store.base import UTCDateTime
 from engine.store.experiment_tables import ExperimentAssignment
 from engine.store.tables import Event, Profile, StageEntry
@@ -81,9 +82,10 @@ class Shifted(FunctionElement[datetime]):
 @compiles(Shifted, "sqlite")
 def _shifted_sqlite(element: Shifted, compiler: SQLCompiler, **kw: Any) -> str:
     # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': shift the whole seconds, keep the fraction.
+    # printf's %+d signs the shift either way ('+-5 seconds' would be NULL).
     column, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
     return (
-        f"(strftime('%Y-%m-%d %H:%M:%S', {column}, '+' || {seconds} || ' seconds')"
+        f"(strftime('%Y-%m-%d %H:%M:%S', {column}, printf('%+d seconds', {seconds}))"
         f" || substr({column}, 20))"
     )
 
@@ -184,11 +186,13 @@ def population(
     return [tuple(row) for row in conn.execute(query)]
 
 
-def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Select[Any]:
+def profile_values(key: str, metric: Measured, where: ColumnElement[bool]) -> Select[Any]:
     """(profile_id, variant, persona, exposed_at, value) of every profile exposed to `key`
     and matching `where` whose value of `metric` is not 0 (the others have no row)."""
     a = assignments
     columns = (a.c.profile_id, a.c.variant, a.c.persona, a.c.exposed_at)
+    if isinstance(metric, Covariate):
+        return _covariate_values(key, metric, where)
     if isinstance(metric, StageMetric):
         # A profile enters a stage at most once: one row per converted profile.
         s = stage_entries
@@ -209,14 +213,50 @@ def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Sele
     )
 
 
+def _covariate_values(key: str, covariate: Covariate, where: ColumnElement[bool]) -> Select[Any]:
+    """x, the events counted in the pre-exposure window, or x·y (engine.experiments.covariates)."""
+    a = assignments
+    event = covariate.event
+    counted = events.c.name == event if event else events.c.type.in_(ACTIVITY_TYPES)
+    window = _window(events.c.timestamp, -PRE_WINDOW, timedelta(0), closed=False)
+    xs = (
+        select(
+            a.c.profile_id,
+            a.c.variant,
+            a.c.persona,
+            a.c.exposed_at,
+            cast(func.count(), Float).label("value"),
+        )
+        .select_from(a.join(events, events.c.profile_id == a.c.profile_id))
+        .where(a.c.experiment == key, where, counted, *window)
+        .group_by(a.c.experiment, a.c.profile_id)
+    )
+    if not covariate.product:
+        return xs
+    x, y = xs.subquery(), profile_values(key, covariate.metric, where).subquery()
+    return select(
+        x.c.profile_id,
+        x.c.variant,
+        x.c.persona,
+        x.c.exposed_at,
+        (x.c.value * y.c.value).label("value"),
+    ).select_from(x.join(y, y.c.profile_id == x.c.profile_id))
+
+
 def export_rows(key: str, metric: Metric, cutoff: datetime, order: Sequence[str]) -> Select[Any]:
-    """(profile_id, user_id, variant, persona, value) of every profile exposed to `key` by
-    `cutoff`, 0 where it has no value, variants in `order` then by profile: the one
+    """(profile_id, user_id, variant, persona, value, covariate) of every profile exposed to
+    `key` by `cutoff`, 0 where it has no value, variants in `order` then by profile: the one
     per-profile read of this package, for the export."""
     a, p = assignments, profiles
     counted = a.c.exposed_at <= cutoff
     values = profile_values(key, metric, counted).subquery()
+    pre = profile_values(key, Covariate(metric), counted).subquery()
     rank = case({name: i for i, name in enumerate(order)}, value=a.c.variant, else_=len(order))
+    joined = (
+        a.outerjoin(p, p.c.id == a.c.profile_id)
+        .outerjoin(values, values.c.profile_id == a.c.profile_id)
+        .outerjoin(pre, pre.c.profile_id == a.c.profile_id)
+    )
     return (
         select(
             a.c.profile_id,
@@ -224,12 +264,9 @@ def export_rows(key: str, metric: Metric, cutoff: datetime, order: Sequence[str]
             a.c.variant,
             a.c.persona,
             func.coalesce(values.c.value, 0.0),
+            func.coalesce(pre.c.value, 0.0),
         )
-        .select_from(
-            a.outerjoin(p, p.c.id == a.c.profile_id).outerjoin(
-                values, values.c.profile_id == a.c.profile_id
-            )
-        )
+        .select_from(joined)
         .where(a.c.experiment == key, counted)
         .order_by(rank, a.c.variant, a.c.profile_id)
     )

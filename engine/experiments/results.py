@@ -10,7 +10,7 @@ analysis uses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.catalog.definitions import Experiment
@@ -33,12 +33,14 @@ Group = tuple[str, str | None]
 
 @dataclass(frozen=True)
 class MetricData:
-    """What SQL returned for one metric: eligible profiles and (Σy, Σy²) per group."""
+    """What SQL returned for one metric: eligible profiles and (Σy, Σy²) per group, and
+    the CUPED covariate's (Σx, Σx², Σxy) when it was read (engine.experiments.covariates)."""
 
     metric: Metric
     role: str
     users: Mapping[Group, int]
     sums: Mapping[Group, tuple[float, float]]
+    covariate: Mapping[Group, tuple[float, float, float]] | None = None
 
 
 def metric_results(
@@ -81,15 +83,20 @@ def build_arms(
 ) -> tuple[dict[str, ArmStats], dict[str, dict[str, ArmStats]]]:
     """Overall arms (every variant, empty if nobody is eligible) and arms per persona."""
     kind = data.metric.measure
-    overall = {name: empty_arm(kind) for name in variants}
+    with_covariate = data.covariate is not None
+    overall = {name: empty_arm(kind, with_covariate=with_covariate) for name in variants}
     by_persona: dict[str, dict[str, ArmStats]] = {}
     for (variant, persona), users in sorted(data.users.items(), key=_group_order):
         if users == 0:
             continue
         total, squares = data.sums.get((variant, persona), (0.0, 0.0))
         arm = ArmStats(users, total, squares, kind)
+        if data.covariate is not None:
+            pre, pre_squares, products = data.covariate.get((variant, persona), (0.0, 0.0, 0.0))
+            arm = replace(arm, pre_sum=pre, pre_sum_squares=pre_squares, sum_products=products)
         by_persona.setdefault(persona or NO_PERSONA, {})[variant] = arm
-        overall[variant] = overall.get(variant, empty_arm(kind)).combine(arm)
+        empty = empty_arm(kind, with_covariate=with_covariate)
+        overall[variant] = overall.get(variant, empty).combine(arm)
     return overall, dict(sorted(by_persona.items()))
 
 

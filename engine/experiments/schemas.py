@@ -72,6 +72,14 @@ class ComparisonPublic(BaseModel):
     sequential_ci_absolute: list[float] | None
     sequential_ci_relative: list[float] | None
     sequential_p_value: float | None
+    # CUPED (engine.experiments.covariates), present when the arms have a covariate
+    cuped_theta: float | None = None
+    cuped_absolute_lift: float | None = None
+    cuped_relative_lift: float | None = None
+    cuped_ci_absolute: list[float] | None = None
+    cuped_ci_relative: list[float] | None = None
+    cuped_p_value: float | None = None
+    cuped_variance_reduction: float | None = None  # share of the lift's variance removed
 
 
 class SegmentPublic(BaseModel):

@@ -118,8 +118,11 @@ def test_results_equal_compare_arms_on_independent_sums(
         if exposed <= cutoff:
             values[variant].append(float(converted))
             per_persona[(persona or "(none)", variant)].append(float(converted))
-    arms = {v: ArmStats.from_values(ys, kind="proportion") for v, ys in values.items()}
-    expected = compare_arms(arms["control"], arms["b"], name="b").to_json()
+    # No events before exposure: every profile's CUPED covariate (activity) is 0.
+    arms = {
+        v: ArmStats.from_values(ys, [0.0] * len(ys), kind="proportion") for v, ys in values.items()
+    }
+    expected = compare_arms(arms["control"], arms["b"], name="b").to_json(with_cuped=True)
     expected["p_value_adjusted"] = expected["p_value"]  # one comparison: no correction
 
     response = client.get(f"/v1/experiments/{KEY}/results", headers=admin_headers)

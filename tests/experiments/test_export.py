@@ -52,7 +52,13 @@ def seed(engine: Engine, catalog: Catalog, n: int = 300) -> None:
             create_profile(conn, pid, user_id=user_id, persona=persona)
             exposed = START - timedelta(days=rng.uniform(0, 40))
             a = assign(conn, experiment, profile_id=pid, user_id=user_id, now=exposed)
-            if rng.random() < (0.3 if a.variant == "control" else 0.42):
+            # Activity before exposure (the CUPED covariate), which predicts conversion.
+            active = rng.choice([0, 0, 1, 3, 6])
+            before = [
+                (pid, "page", "pricing", exposed - timedelta(days=d + 0.5)) for d in range(active)
+            ]
+            add_events(conn, before)
+            if rng.random() < min(0.95, (0.1 if a.variant == "control" else 0.2) + 0.12 * active):
                 enter_stage(conn, pid, "activation", exposed + timedelta(days=rng.uniform(0, 13)))
             sends = rng.choice([0, 0, 1, 2, 5]) + (a.variant == "b")
             add_events(
@@ -112,10 +118,11 @@ def test_the_export_analyses_to_the_live_report(
     offline, live, target = export_and_analyze(tmp_path, db_url, root, catalog)
     same_numbers(offline, live)
     assert live["comparisons"][0]["p_value"] is not None  # a real comparison, not neutral
+    assert live["comparisons"][0]["cuped_variance_reduction"] > 0.05  # the covariate helps
     assert [s["segment"] for s in live["segments"]] == ["(none)", "beginner", "power"]
     with target.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["user_id", "variant", "converted", "segment"]
+    assert list(rows[0]) == ["user_id", "variant", "converted", "segment", "pre_metric"]
     assert rows[0]["variant"] == "control"
     assert any(row["user_id"].startswith("profile:") for row in rows)  # anonymous profiles
     # `personas insight` reads the same file: its per-persona arms are the live segments'.
@@ -143,7 +150,7 @@ def test_a_mean_primary_metric_goes_to_the_value_column(
         assert value[name] == live[name], name
     assert live["comparisons"][0]["p_value"] is not None
     assert target.read_text(encoding="utf-8").splitlines()[0] == (
-        "user_id,variant,converted,segment,value"
+        "user_id,variant,converted,segment,pre_metric,value"
     )
 
 
