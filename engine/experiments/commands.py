@@ -180,6 +180,7 @@ def render_report(report: Mapping[str, Any]) -> str:
     lines = [
         f"Experiment: {report['experiment']}   {flow}   exposed: {report['exposed']:,}{holdout}",
         _srm_line(report["exposure_srm"]),
+        _mixed_line(report["health"]),
         "",
         *_section(report),
     ]
@@ -200,6 +201,13 @@ def _section(metric: Mapping[str, Any]) -> Sequence[str]:
     if metric["alerts"]:
         lines.append(f"ALERT: worse than control: {', '.join(metric['alerts'])}")
     return [*lines, *render_metric(metric)]
+
+
+def _mixed_line(health: Mapping[str, Any]) -> str:
+    if health["mixed_warning"]:
+        return f"WARNING: {health['mixed_warning']}"
+    count = health["mixed_exposures"]
+    return f"Profiles exposed to more than one variant: {count:,} ({health['mixed_rule']})"
 
 
 def _srm_line(srm: Mapping[str, Any]) -> str:

@@ -43,10 +43,11 @@ from engine.catalog.metrics import (
 )
 from engine.experiments.covariates import PRE_WINDOW, Covariate, Measured
 from engine.store.base import UTCDateTime
-from engine.store.experiment_tables import ExperimentAssignment
+from engine.store.experiment_tables import ExperimentAssignment, ExperimentMixedExposure
 from engine.store.tables import Event, Profile, StageEntry
 
 assignments = ExperimentAssignment.__table__  # type: ignore[attr-defined]
+mixed_exposures = ExperimentMixedExposure.__table__  # type: ignore[attr-defined]
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -131,8 +132,26 @@ def insert_assignment(
 def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
     """When two profiles merge, the survivor keeps its own assignments and takes over the
     merged profile's other ones, so an exposure before identify stays sticky after it.
+    Where both were exposed in different variants the survivor is recorded as mixed
+    (engine.experiments.health); the merged profile's own mixed records move with it.
     (engine.experiments.outcomes.merge_assignments also keeps the folded outcomes right.)"""
-    a = assignments
+    a, m = assignments, mixed_exposures
+    mine, other = a.alias("mine"), a.alias("other")
+    clash = (
+        select(mine.c.experiment, mine.c.profile_id, mine.c.variant, other.c.variant)
+        .join(other, other.c.experiment == mine.c.experiment)
+        .where(mine.c.profile_id == survivor, other.c.profile_id == gone)
+        .where(mine.c.variant != other.c.variant)
+    )
+    columns = ["experiment", "profile_id", "variant", "other_variant"]
+    insert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)(m)
+    conn.execute(insert.from_select(columns, clash).on_conflict_do_nothing())
+    recorded = select(m.c.experiment).where(m.c.profile_id == survivor).scalar_subquery()
+    conn.execute(
+        update(m)
+        .where(m.c.profile_id == gone, m.c.experiment.not_in(recorded))
+        .values(profile_id=survivor)
+    )
     theirs = select(a.c.experiment).where(a.c.profile_id == survivor).scalar_subquery()
     conn.execute(
         update(a)
@@ -151,6 +170,13 @@ def exposures(conn: Connection, keys: Sequence[str]) -> list[ExposureRow]:
         .group_by(a.c.experiment, a.c.variant)
     )
     return [ExposureRow(k, v, int(n), first, last) for k, v, n, first, last in conn.execute(query)]
+
+
+def mixed_counts(conn: Connection, key: str) -> dict[str, int]:
+    """Per kept variant, the profiles of `key` that saw another variant too (a few rows)."""
+    m = mixed_exposures
+    query = select(m.c.variant, func.count()).where(m.c.experiment == key).group_by(m.c.variant)
+    return {variant: int(n) for variant, n in conn.execute(query)}
 
 
 def consistent(conn: Connection) -> Connection:

@@ -132,6 +132,16 @@ class SrmPublic(BaseModel):
     warning: str | None
 
 
+class HealthPublic(BaseModel):
+    """Checks beside the SRM (engine.experiments.health)."""
+
+    mixed_exposures: int  # profiles that saw more than one variant (identities merged)
+    mixed_by_variant: dict[str, int]  # per variant they are kept in
+    mixed_share: float | None  # of the exposed profiles
+    mixed_rule: str  # what the results do with them
+    mixed_warning: str | None
+
+
 class ResultSettings(BaseModel):
     alpha: float
     segment_correction: str
@@ -148,6 +158,7 @@ class ExperimentResults(MetricResults):
     exposed: int
     exposures: list[ExposurePublic]
     exposure_srm: SrmPublic
+    health: HealthPublic
     secondary: list[MetricResults]
     guardrails: list[MetricResults]
     settings: ResultSettings

@@ -46,6 +46,7 @@ from engine.experiments.assignment import (
     subject_of,
 )
 from engine.experiments.covariates import with_covariates
+from engine.experiments.health import RULE, mixed_exposures
 from engine.experiments.results import MetricData, metric_results
 from engine.experiments.schemas import (
     AssignmentPublic,
@@ -53,6 +54,7 @@ from engine.experiments.schemas import (
     ExperimentPublic,
     ExperimentResults,
     ExposurePublic,
+    HealthPublic,
     ResultSettings,
     SrmPublic,
     VariantWeight,
@@ -289,12 +291,24 @@ def experiment_results(
         exposed=sum(e.users for e in exposures),
         exposures=exposures,
         exposure_srm=SrmPublic(p_value=srm.p_value, reason=srm.reason, warning=srm.warning),
+        health=_health(conn, key, sum(e.users for e in exposures)),
         secondary=[s for s in sections if s.role == "secondary"],
         guardrails=[s for s in sections if s.role == "guardrail"],
         settings=ResultSettings(
             alpha=alpha, segment_correction="holm", include_in_progress=include_in_progress
         ),
         computed_at=now,
+    )
+
+
+def _health(conn: Connection, key: str, exposed: int) -> HealthPublic:
+    mixed = mixed_exposures(repo.mixed_counts(conn, key), exposed)
+    return HealthPublic(
+        mixed_exposures=mixed.profiles,
+        mixed_by_variant=dict(mixed.by_variant),
+        mixed_share=mixed.share,
+        mixed_rule=RULE,
+        mixed_warning=mixed.warning,
     )
 
 
