@@ -122,6 +122,14 @@ class MinimumSample(Definition):
     conversions: int = Field(default=5, ge=0)
 
 
+class Prior(Definition):
+    """An informative prior on the relative lift, N(mean, variance), for the chance to win
+    and risk (docs/experiments.md, "Bayesian"); without one the prior is flat."""
+
+    mean: float = Field(default=0.0, allow_inf_nan=False)
+    variance: float = Field(default=0.09, gt=0, allow_inf_nan=False)
+
+
 class Experiment(Definition):
     """A split of the flow's entrants between variants, weights in percent; the first
     variant is the control the others are compared with. With `holdout: true` the control
@@ -136,6 +144,8 @@ class Experiment(Definition):
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
     minimum_sample: MinimumSample = MinimumSample()
+    prior: Prior | None = None
+    metric_correction: Literal["none", "holm", "bh"] = "none"  # across metrics and variants
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -182,6 +192,8 @@ class GlobalHoldout(Definition):
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
     minimum_sample: MinimumSample = MinimumSample()
+    prior: Prior | None = None
+    metric_correction: Literal["none", "holm", "bh"] = "none"
 
     @property
     def name(self) -> str:
@@ -199,6 +211,8 @@ class GlobalHoldout(Definition):
             secondary=self.secondary,
             guardrails=self.guardrails,
             minimum_sample=self.minimum_sample,
+            prior=self.prior,
+            metric_correction=self.metric_correction,
         )
 
 

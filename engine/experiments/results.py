@@ -23,6 +23,8 @@ from engine.catalog.metrics import (
     span,
 )
 from engine.experiments.arms import ArmStats, empty_arm
+from engine.experiments.bayesian import GaussianPrior
+from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.schemas import MetricResults
 from engine.experiments.statistics import AnalysisOptions, Comparison, MinimumSample
 from engine.experiments.summary import summarize, summarize_segments
@@ -70,12 +72,34 @@ def metric_results(
 
 def analysis_options(experiment: Experiment, metric: Metric, alpha: float) -> AnalysisOptions:
     """The options every view of this experiment's metric uses: results, dashboard, export."""
-    minimum = experiment.minimum_sample
+    minimum, prior = experiment.minimum_sample, experiment.prior
     return AnalysisOptions(
         alpha=alpha,
         inverse=metric.better == "lower",
+        prior=GaussianPrior(prior.mean, prior.variance) if prior is not None else None,
         minimum=MinimumSample(users=minimum.users, conversions=minimum.conversions),
     )
+
+
+def adjust_across_metrics(
+    sections: Sequence[MetricResults], correction: Correction
+) -> list[MetricResults]:
+    """`p_value_adjusted` of every metric's comparisons corrected over all of them at once
+    (every metric and variant), when the experiment asks for it; per persona stays Holm."""
+    if correction == "none":
+        return list(sections)
+    flat = [c.p_value for s in sections for c in s.comparisons]
+    adjusted = iter(adjust_p_values(flat, correction))
+    return [
+        s.model_copy(
+            update={
+                "comparisons": [
+                    c.model_copy(update={"p_value_adjusted": next(adjusted)}) for c in s.comparisons
+                ]
+            }
+        )
+        for s in sections
+    ]
 
 
 def build_arms(

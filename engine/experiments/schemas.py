@@ -145,6 +145,7 @@ class HealthPublic(BaseModel):
 class ResultSettings(BaseModel):
     alpha: float
     segment_correction: str
+    metric_correction: str  # p_value_adjusted across metrics and variants: none, holm, bh
     include_in_progress: bool
 
 

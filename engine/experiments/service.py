@@ -47,7 +47,7 @@ from engine.experiments.assignment import (
 )
 from engine.experiments.covariates import with_covariates
 from engine.experiments.health import RULE, mixed_exposures
-from engine.experiments.results import MetricData, metric_results
+from engine.experiments.results import MetricData, adjust_across_metrics, metric_results
 from engine.experiments.schemas import (
     AssignmentPublic,
     ExperimentList,
@@ -280,6 +280,7 @@ def experiment_results(
         covariate = {g: (*s.sums[x], s.sums[xy][0]) for g, s in groups.items()}
         data = MetricData(metric, role, users, values, covariate)
         sections.append(metric_results(data, experiment, variants, alpha=alpha))
+    sections = adjust_across_metrics(sections, experiment.metric_correction)
     exposures = _exposures(experiment, groups, variants)
     srm = srm_test([e.users for e in exposures], [float(e.weight or 0) for e in exposures])
     return ExperimentResults(
@@ -295,7 +296,10 @@ def experiment_results(
         secondary=[s for s in sections if s.role == "secondary"],
         guardrails=[s for s in sections if s.role == "guardrail"],
         settings=ResultSettings(
-            alpha=alpha, segment_correction="holm", include_in_progress=include_in_progress
+            alpha=alpha,
+            segment_correction="holm",
+            metric_correction=experiment.metric_correction,
+            include_in_progress=include_in_progress,
         ),
         computed_at=now,
     )

@@ -180,6 +180,7 @@ def test_results_equal_compare_arms_on_independent_sums(
     assert report["settings"] == {
         "alpha": 0.05,
         "segment_correction": "holm",
+        "metric_correction": "none",
         "include_in_progress": False,
     }
 
