@@ -395,6 +395,33 @@ def experiments_report(
     raise typer.Exit(report_command(key, output_format, include_in_progress=include_in_progress))
 
 
+@experiments_app.command("plan")
+def experiments_plan(
+    key: str = typer.Argument(..., help="Experiment key (GET /v1/experiments lists them)."),
+    lift: float = typer.Option(0.1, help="Relative lift to size for (0.1 = +10%)."),
+    power: float = typer.Option(0.8, help="Power wanted."),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+) -> None:
+    """Detectable lift and days needed, from live traffic and baseline (docs/experiments.md)."""
+    from engine.experiments.commands import plan_command
+
+    raise typer.Exit(plan_command(key, output_format, lift=lift, power=power))
+
+
+@experiments_app.command("export")
+def experiments_export(
+    key: str = typer.Argument(..., help="Experiment key (GET /v1/experiments lists them)."),
+    csv: Path = typer.Option(..., help="File to write: one row per profile counted."),
+    include_in_progress: bool = typer.Option(
+        False, "--include-in-progress", help="Count profiles whose metric window is still open."
+    ),
+) -> None:
+    """Write the per-user file `experiments analyze` reads, from the live database."""
+    from engine.experiments.commands import export_command
+
+    raise typer.Exit(export_command(key, csv, include_in_progress=include_in_progress))
+
+
 @experiments_app.command("analyze")
 def experiments_analyze(
     csv: Path = typer.Option(..., help="One row per user: user_id, variant, converted, ..."),
@@ -402,11 +429,17 @@ def experiments_analyze(
     output_format: str = typer.Option("table", "--format", help="table or json"),
     weights: str | None = typer.Option(None, help="Design weights, e.g. control=50,b=50."),
     correction: str = typer.Option("none", help="Across variants: none, holm or bh."),
+    min_users: int = typer.Option(0, min=0, help="Per arm, users needed for a finding."),
+    min_conversions: int = typer.Option(0, min=0, help="Per arm, conversions needed."),
 ) -> None:
     """Analyse an exported experiment offline (docs/experiments.md)."""
     from engine.experiments.analyze import analyze_command
+    from engine.experiments.statistics import MinimumSample
 
-    code = analyze_command(csv, control, output_format, weights=weights, correction=correction)
+    minimum = MinimumSample(users=min_users, conversions=min_conversions)
+    code = analyze_command(
+        csv, control, output_format, weights=weights, correction=correction, minimum=minimum
+    )
     raise typer.Exit(code)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.catalog.catalog import Catalog
 from engine.clock import FrozenClock
+from engine.experiments.covariates import with_covariates
 from engine.experiments.outcomes import EXPOSURES, LATE_DATA_GRACE, folds, metric_key
 from engine.experiments.service import known_experiments
 from engine.flows.repository import deliveries
@@ -65,7 +66,7 @@ def test_fold_job_folds_every_metric_of_every_experiment(app: FastAPI, clock: Fr
     wanted = {
         (key, metric_key(m), clock.now() - m.window_end - LATE_DATA_GRACE)
         for key, entry in known_experiments(state.catalog).items()
-        for m in entry.experiment.metrics
+        for m in with_covariates(entry.experiment.metrics)  # and their CUPED covariate parts
     }
     wanted |= {(key, EXPOSURES, clock.now() - LATE_DATA_GRACE) for key, _, _ in wanted}
     with state.engine.connect() as conn:

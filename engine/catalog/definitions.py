@@ -113,6 +113,23 @@ class Goal(Definition):
         return f"{what} within {self.within.days}d" if self.within.days else what
 
 
+class MinimumSample(Definition):
+    """Per arm, the least data before a comparison is read as a finding: profiles counted,
+    and conversions (the total, for a mean metric). Below it the result is "not enough
+    data" (docs/experiments.md, "Honest edges")."""
+
+    users: int = Field(default=20, ge=0)
+    conversions: int = Field(default=5, ge=0)
+
+
+class Prior(Definition):
+    """An informative prior on the relative lift, N(mean, variance), for the chance to win
+    and risk (docs/experiments.md, "Bayesian"); without one the prior is flat."""
+
+    mean: float = Field(default=0.0, allow_inf_nan=False)
+    variance: float = Field(default=0.09, gt=0, allow_inf_nan=False)
+
+
 class Experiment(Definition):
     """A split of the flow's entrants between variants, weights in percent; the first
     variant is the control the others are compared with. With `holdout: true` the control
@@ -126,6 +143,9 @@ class Experiment(Definition):
     metric: Metric = ACTIVATION
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+    minimum_sample: MinimumSample = MinimumSample()
+    prior: Prior | None = None
+    metric_correction: Literal["none", "holm", "bh"] = "none"  # across metrics and variants
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -171,6 +191,9 @@ class GlobalHoldout(Definition):
     metric: Metric = ACTIVATION
     secondary: tuple[Metric, ...] = DEFAULT_SECONDARY
     guardrails: tuple[Metric, ...] = DEFAULT_GUARDRAILS
+    minimum_sample: MinimumSample = MinimumSample()
+    prior: Prior | None = None
+    metric_correction: Literal["none", "holm", "bh"] = "none"
 
     @property
     def name(self) -> str:
@@ -187,6 +210,9 @@ class GlobalHoldout(Definition):
             metric=self.metric,
             secondary=self.secondary,
             guardrails=self.guardrails,
+            minimum_sample=self.minimum_sample,
+            prior=self.prior,
+            metric_correction=self.metric_correction,
         )
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from engine.experiments.arms import ArmStats
 from engine.experiments.corrections import CORRECTIONS, Correction
-from engine.experiments.statistics import AnalysisOptions
+from engine.experiments.statistics import AnalysisOptions, MinimumSample
 from engine.experiments.summary import summarize, summarize_segments
 from engine.experiments.table import render_table
 
@@ -270,6 +270,10 @@ def _settings_json(
         "sequential_tuning": options.sequential_tuning,
         "prior": None if prior is None else {"mean": prior.mean, "variance": prior.variance},
         "inverse": options.inverse,
+        "minimum_sample": {
+            "users": options.minimum.users,
+            "conversions": options.minimum.conversions,
+        },
         "correction": correction,
         "segment_correction": segment_correction,
         "weights": dict(weights) if weights is not None else None,
@@ -300,6 +304,7 @@ def analyze_command(
     *,
     weights: str | None = None,
     correction: str = "none",
+    minimum: MinimumSample = MinimumSample(),
 ) -> int:
     """Print the analysis of `csv` as JSON or a table; 0 on success, 1 on bad input."""
     if output_format not in ("json", "table"):
@@ -310,7 +315,10 @@ def analyze_command(
         return 1
     try:
         design = parse_weights(weights) if weights is not None else None
-        report = analyze_csv(csv, control, weights=design, correction=_correction(correction))
+        options = AnalysisOptions(minimum=minimum)
+        report = analyze_csv(
+            csv, control, weights=design, options=options, correction=_correction(correction)
+        )
     except (CsvInputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

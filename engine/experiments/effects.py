@@ -17,8 +17,9 @@ CUPED (Deng et al. 2013) replaces each arm's mean by ȳ - θ(x̄ - ·), θ poole
 compared, θ = Cov(x, y) / Var(x) on their combined sums. Adjusted arm variance
 s²_adj = s²_y + θ² s²_x - 2θ s_xy. The relative CUPED lift keeps the unadjusted control mean as
 its denominator, (ŷ_B - ŷ_A)/|ȳ_A| with ŷ = ȳ - θx̄, and its delta-method gradient for the
-control's (ȳ_A, x̄_A) is (-(ŷ_B + θx̄_A)/ȳ_A², θ/ȳ_A) (gbstats approximates ŷ_B + θx̄_A by ȳ_B,
-equal in expectation under randomisation).
+control's (ȳ_A, x̄_A) is (-(ŷ_B + θx̄_A)/ȳ_A², θ/ȳ_A). gbstats 0.8.0 instead scales the whole
+adjusted control variance, s²_adj,A ȳ_B²/(n_A ȳ_A⁴): close on large balanced samples, 7.5% apart
+in standard error on issue 17's 27-versus-33-user case, and short of 95% coverage.
 """
 
 from __future__ import annotations

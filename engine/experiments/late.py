@@ -6,6 +6,9 @@ inside that window, changes the value: the pipeline hands every row it writes wi
 before `settled(now)` to `refold_late_data`, in the batch's transaction, and the values
 the rows change are retracted and queued to be folded again, as a merge's are.
 
+Covariates (engine.experiments.covariates) are folded like metrics, so a late row in a
+folded profile's pre-exposure window is caught the same way.
+
 Rows newer than `settled(now)` cannot fall in a folded window; that is nearly every row, and
 it costs one comparison. A batch with older rows reads the fold rows (a few) and, when some
 experiment is folded, its profiles' exposures by primary key: two small queries per batch,
@@ -31,6 +34,7 @@ from engine.catalog.metrics import (
     StageMetric,
 )
 from engine.experiments import outcomes
+from engine.experiments.covariates import Covariate, Measured, with_covariates
 from engine.experiments.repository import ACTIVITY_TYPES
 from engine.experiments.service import known_experiments
 
@@ -80,15 +84,29 @@ def refold_late_data(
 
 
 def changes(
-    metric: Metric | None, exposed_at: datetime, bound: datetime, rows: Iterable[Written]
+    metric: Measured | None, exposed_at: datetime, bound: datetime, rows: Iterable[Written]
 ) -> bool:
     """Whether the rows may change a value of `metric` that may be folded (its window closed
     by `bound`). A definition the catalog no longer has (None) is changed by any row after
-    the exposure. Window edges are taken as closed: a needless refold costs little."""
+    the exposure (results no longer read it, and the next fold drops it). Window edges are
+    taken as closed: a needless refold costs little. A covariate reads its pre-exposure
+    window; its cross term x·y also reads the metric's window."""
     if metric is None:
         return any(row.at >= exposed_at for row in rows)
+    if exposed_at + metric.window_end > bound:
+        return False
+    if isinstance(metric, Covariate):
+        start = exposed_at + metric.window_start
+        before = any(start <= row.at <= exposed_at and _reads_pre(metric, row) for row in rows)
+        return before or (metric.product and changes(metric.metric, exposed_at, bound, rows))
     start, end = exposed_at + metric.window_start, exposed_at + metric.window_end
-    return end <= bound and any(start <= row.at <= end and reads(metric, row) for row in rows)
+    return any(start <= row.at <= end and reads(metric, row) for row in rows)
+
+
+def _reads_pre(covariate: Covariate, row: Written) -> bool:
+    if row.type == STAGE_ENTRY:
+        return False
+    return row.name == covariate.event if covariate.event else row.type in ACTIVITY_TYPES
 
 
 def reads(metric: Metric, row: Written) -> bool:
@@ -105,9 +123,9 @@ def reads(metric: Metric, row: Written) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _metrics_by_key(catalog: Catalog) -> dict[str, Metric]:
+def _metrics_by_key(catalog: Catalog) -> dict[str, Measured]:
     return {
-        outcomes.metric_key(metric): metric
+        outcomes.metric_key(part): part
         for entry in known_experiments(catalog).values()
-        for metric in entry.experiment.metrics
+        for part in with_covariates(entry.experiment.metrics)
     }

@@ -46,8 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine.catalog.metrics import Metric
 from engine.experiments import repository as repo
+from engine.experiments.covariates import PRE_WINDOW, Covariate, Measured
 from engine.store.bulk import BulkWriter
 from engine.store.db import write_transaction
 from engine.store.experiment_tables import (
@@ -69,8 +69,12 @@ rollups = ExperimentRollup.__table__  # type: ignore[attr-defined]
 Sums = dict[tuple[str, str | None], list[tuple[float, float]]]  # group -> [(Σy, Σy²), ...]
 
 
-def metric_key(metric: Metric) -> str:
+def metric_key(metric: Measured) -> str:
     """What a metric's values depend on (not its name or direction), as a short stable key."""
+    if isinstance(metric, Covariate):
+        parts = ["covariate", metric.product, PRE_WINDOW.total_seconds(), metric_key(metric.metric)]
+        text = json.dumps(parts)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
     definition = metric.model_dump(mode="json", exclude={"name", "better"})
     text = json.dumps([metric.kind, definition], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -127,7 +131,7 @@ def tail(low: datetime | None, queued: Sequence[int]) -> ColumnElement[bool]:
 # -- folding -----------------------------------------------------------------------------
 
 
-def fold_experiment(engine: Engine, key: str, metrics: Sequence[Metric], now: datetime) -> None:
+def fold_experiment(engine: Engine, key: str, metrics: Sequence[Measured], now: datetime) -> None:
     """Fold the exposures and every metric of `key`, each in its own transaction (short
     lock waits for the merges that retract from the same sums)."""
     by_key = {metric_key(m): m for m in metrics}
@@ -138,7 +142,7 @@ def fold_experiment(engine: Engine, key: str, metrics: Sequence[Metric], now: da
             fold(conn, key, mkey, metric, now)
 
 
-def fold(conn: Connection, key: str, mkey: str, metric: Metric | None, now: datetime) -> None:
+def fold(conn: Connection, key: str, mkey: str, metric: Measured | None, now: datetime) -> None:
     """Fold one metric of `key` (None: the exposures) up to what has matured, in the
     caller's write transaction (one per metric keeps lock waits short)."""
     low = _lock(conn, key, [mkey]).get(mkey)

@@ -41,11 +41,13 @@ from engine.catalog.metrics import (
     RetentionMetric,
     StageMetric,
 )
+from engine.experiments.covariates import PRE_WINDOW, Covariate, Measured
 from engine.store.base import UTCDateTime
-from engine.store.experiment_tables import ExperimentAssignment
+from engine.store.experiment_tables import ExperimentAssignment, ExperimentMixedExposure
 from engine.store.tables import Event, Profile, StageEntry
 
 assignments = ExperimentAssignment.__table__  # type: ignore[attr-defined]
+mixed_exposures = ExperimentMixedExposure.__table__  # type: ignore[attr-defined]
 stage_entries = StageEntry.__table__  # type: ignore[attr-defined]
 events = Event.__table__  # type: ignore[attr-defined]
 profiles = Profile.__table__  # type: ignore[attr-defined]
@@ -81,9 +83,10 @@ class Shifted(FunctionElement[datetime]):
 @compiles(Shifted, "sqlite")
 def _shifted_sqlite(element: Shifted, compiler: SQLCompiler, **kw: Any) -> str:
     # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': shift the whole seconds, keep the fraction.
+    # printf's %+d signs the shift either way ('+-5 seconds' would be NULL).
     column, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
     return (
-        f"(strftime('%Y-%m-%d %H:%M:%S', {column}, '+' || {seconds} || ' seconds')"
+        f"(strftime('%Y-%m-%d %H:%M:%S', {column}, printf('%+d seconds', {seconds}))"
         f" || substr({column}, 20))"
     )
 
@@ -129,8 +132,26 @@ def insert_assignment(
 def move_assignments(conn: Connection, gone: int, survivor: int) -> None:
     """When two profiles merge, the survivor keeps its own assignments and takes over the
     merged profile's other ones, so an exposure before identify stays sticky after it.
+    Where both were exposed in different variants the survivor is recorded as mixed
+    (engine.experiments.health); the merged profile's own mixed records move with it.
     (engine.experiments.outcomes.merge_assignments also keeps the folded outcomes right.)"""
-    a = assignments
+    a, m = assignments, mixed_exposures
+    mine, other = a.alias("mine"), a.alias("other")
+    clash = (
+        select(mine.c.experiment, mine.c.profile_id, mine.c.variant, other.c.variant)
+        .join(other, other.c.experiment == mine.c.experiment)
+        .where(mine.c.profile_id == survivor, other.c.profile_id == gone)
+        .where(mine.c.variant != other.c.variant)
+    )
+    columns = ["experiment", "profile_id", "variant", "other_variant"]
+    insert = (sqlite_insert if conn.dialect.name == "sqlite" else postgresql_insert)(m)
+    conn.execute(insert.from_select(columns, clash).on_conflict_do_nothing())
+    recorded = select(m.c.experiment).where(m.c.profile_id == survivor).scalar_subquery()
+    conn.execute(
+        update(m)
+        .where(m.c.profile_id == gone, m.c.experiment.not_in(recorded))
+        .values(profile_id=survivor)
+    )
     theirs = select(a.c.experiment).where(a.c.profile_id == survivor).scalar_subquery()
     conn.execute(
         update(a)
@@ -149,6 +170,13 @@ def exposures(conn: Connection, keys: Sequence[str]) -> list[ExposureRow]:
         .group_by(a.c.experiment, a.c.variant)
     )
     return [ExposureRow(k, v, int(n), first, last) for k, v, n, first, last in conn.execute(query)]
+
+
+def mixed_counts(conn: Connection, key: str) -> dict[str, int]:
+    """Per kept variant, the profiles of `key` that saw another variant too (a few rows)."""
+    m = mixed_exposures
+    query = select(m.c.variant, func.count()).where(m.c.experiment == key).group_by(m.c.variant)
+    return {variant: int(n) for variant, n in conn.execute(query)}
 
 
 def consistent(conn: Connection) -> Connection:
@@ -184,11 +212,13 @@ def population(
     return [tuple(row) for row in conn.execute(query)]
 
 
-def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Select[Any]:
+def profile_values(key: str, metric: Measured, where: ColumnElement[bool]) -> Select[Any]:
     """(profile_id, variant, persona, exposed_at, value) of every profile exposed to `key`
     and matching `where` whose value of `metric` is not 0 (the others have no row)."""
     a = assignments
     columns = (a.c.profile_id, a.c.variant, a.c.persona, a.c.exposed_at)
+    if isinstance(metric, Covariate):
+        return _covariate_values(key, metric, where)
     if isinstance(metric, StageMetric):
         # A profile enters a stage at most once: one row per converted profile.
         s = stage_entries
@@ -206,6 +236,65 @@ def profile_values(key: str, metric: Metric, where: ColumnElement[bool]) -> Sele
         .where(a.c.experiment == key, where, *_event_match(metric))
         # The primary key: variant and persona depend on it, and SQLite streams in its order.
         .group_by(a.c.experiment, a.c.profile_id)
+    )
+
+
+def _covariate_values(key: str, covariate: Covariate, where: ColumnElement[bool]) -> Select[Any]:
+    """x, the events counted in the pre-exposure window, or x·y (engine.experiments.covariates)."""
+    a = assignments
+    event = covariate.event
+    counted = events.c.name == event if event else events.c.type.in_(ACTIVITY_TYPES)
+    window = _window(events.c.timestamp, -PRE_WINDOW, timedelta(0), closed=False)
+    xs = (
+        select(
+            a.c.profile_id,
+            a.c.variant,
+            a.c.persona,
+            a.c.exposed_at,
+            cast(func.count(), Float).label("value"),
+        )
+        .select_from(a.join(events, events.c.profile_id == a.c.profile_id))
+        .where(a.c.experiment == key, where, counted, *window)
+        .group_by(a.c.experiment, a.c.profile_id)
+    )
+    if not covariate.product:
+        return xs
+    x, y = xs.subquery(), profile_values(key, covariate.metric, where).subquery()
+    return select(
+        x.c.profile_id,
+        x.c.variant,
+        x.c.persona,
+        x.c.exposed_at,
+        (x.c.value * y.c.value).label("value"),
+    ).select_from(x.join(y, y.c.profile_id == x.c.profile_id))
+
+
+def export_rows(key: str, metric: Metric, cutoff: datetime, order: Sequence[str]) -> Select[Any]:
+    """(profile_id, user_id, variant, persona, value, covariate) of every profile exposed to
+    `key` by `cutoff`, 0 where it has no value, variants in `order` then by profile: the one
+    per-profile read of this package, for the export."""
+    a, p = assignments, profiles
+    counted = a.c.exposed_at <= cutoff
+    values = profile_values(key, metric, counted).subquery()
+    pre = profile_values(key, Covariate(metric), counted).subquery()
+    rank = case({name: i for i, name in enumerate(order)}, value=a.c.variant, else_=len(order))
+    joined = (
+        a.outerjoin(p, p.c.id == a.c.profile_id)
+        .outerjoin(values, values.c.profile_id == a.c.profile_id)
+        .outerjoin(pre, pre.c.profile_id == a.c.profile_id)
+    )
+    return (
+        select(
+            a.c.profile_id,
+            p.c.user_id,
+            a.c.variant,
+            a.c.persona,
+            func.coalesce(values.c.value, 0.0),
+            func.coalesce(pre.c.value, 0.0),
+        )
+        .select_from(joined)
+        .where(a.c.experiment == key, counted)
+        .order_by(rank, a.c.variant, a.c.profile_id)
     )
 
 

@@ -10,7 +10,7 @@ analysis uses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.catalog.definitions import Experiment
@@ -23,8 +23,10 @@ from engine.catalog.metrics import (
     span,
 )
 from engine.experiments.arms import ArmStats, empty_arm
+from engine.experiments.bayesian import GaussianPrior
+from engine.experiments.corrections import Correction, adjust_p_values
 from engine.experiments.schemas import MetricResults
-from engine.experiments.statistics import AnalysisOptions, Comparison
+from engine.experiments.statistics import AnalysisOptions, Comparison, MinimumSample
 from engine.experiments.summary import summarize, summarize_segments
 
 NO_PERSONA = "(none)"
@@ -33,12 +35,14 @@ Group = tuple[str, str | None]
 
 @dataclass(frozen=True)
 class MetricData:
-    """What SQL returned for one metric: eligible profiles and (Σy, Σy²) per group."""
+    """What SQL returned for one metric: eligible profiles and (Σy, Σy²) per group, and
+    the CUPED covariate's (Σx, Σx², Σxy) when it was read (engine.experiments.covariates)."""
 
     metric: Metric
     role: str
     users: Mapping[Group, int]
     sums: Mapping[Group, tuple[float, float]]
+    covariate: Mapping[Group, tuple[float, float, float]] | None = None
 
 
 def metric_results(
@@ -50,7 +54,7 @@ def metric_results(
 ) -> MetricResults:
     """Arms, comparisons with control, persona breakdown and alerts of one metric."""
     metric = data.metric
-    options = AnalysisOptions(alpha=alpha, inverse=metric.better == "lower")
+    options = analysis_options(experiment, metric, alpha)
     overall, by_persona = build_arms(data, variants)
     weights = {name: float(weight) for name, weight in experiment.variants.items()}
     summary = summarize(overall, experiment.control, weights=weights, options=options)
@@ -66,20 +70,57 @@ def metric_results(
     return MetricResults.model_validate(document)
 
 
+def analysis_options(experiment: Experiment, metric: Metric, alpha: float) -> AnalysisOptions:
+    """The options every view of this experiment's metric uses: results, dashboard, export."""
+    minimum, prior = experiment.minimum_sample, experiment.prior
+    return AnalysisOptions(
+        alpha=alpha,
+        inverse=metric.better == "lower",
+        prior=GaussianPrior(prior.mean, prior.variance) if prior is not None else None,
+        minimum=MinimumSample(users=minimum.users, conversions=minimum.conversions),
+    )
+
+
+def adjust_across_metrics(
+    sections: Sequence[MetricResults], correction: Correction
+) -> list[MetricResults]:
+    """`p_value_adjusted` of every metric's comparisons corrected over all of them at once
+    (every metric and variant), when the experiment asks for it; per persona stays Holm."""
+    if correction == "none":
+        return list(sections)
+    flat = [c.p_value for s in sections for c in s.comparisons]
+    adjusted = iter(adjust_p_values(flat, correction))
+    return [
+        s.model_copy(
+            update={
+                "comparisons": [
+                    c.model_copy(update={"p_value_adjusted": next(adjusted)}) for c in s.comparisons
+                ]
+            }
+        )
+        for s in sections
+    ]
+
+
 def build_arms(
     data: MetricData, variants: Sequence[str]
 ) -> tuple[dict[str, ArmStats], dict[str, dict[str, ArmStats]]]:
     """Overall arms (every variant, empty if nobody is eligible) and arms per persona."""
     kind = data.metric.measure
-    overall = {name: empty_arm(kind) for name in variants}
+    with_covariate = data.covariate is not None
+    overall = {name: empty_arm(kind, with_covariate=with_covariate) for name in variants}
     by_persona: dict[str, dict[str, ArmStats]] = {}
     for (variant, persona), users in sorted(data.users.items(), key=_group_order):
         if users == 0:
             continue
         total, squares = data.sums.get((variant, persona), (0.0, 0.0))
         arm = ArmStats(users, total, squares, kind)
+        if data.covariate is not None:
+            pre, pre_squares, products = data.covariate.get((variant, persona), (0.0, 0.0, 0.0))
+            arm = replace(arm, pre_sum=pre, pre_sum_squares=pre_squares, sum_products=products)
         by_persona.setdefault(persona or NO_PERSONA, {})[variant] = arm
-        overall[variant] = overall.get(variant, empty_arm(kind)).combine(arm)
+        empty = empty_arm(kind, with_covariate=with_covariate)
+        overall[variant] = overall.get(variant, empty).combine(arm)
     return overall, dict(sorted(by_persona.items()))
 
 

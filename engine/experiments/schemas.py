@@ -72,6 +72,14 @@ class ComparisonPublic(BaseModel):
     sequential_ci_absolute: list[float] | None
     sequential_ci_relative: list[float] | None
     sequential_p_value: float | None
+    # CUPED (engine.experiments.covariates), present when the arms have a covariate
+    cuped_theta: float | None = None
+    cuped_absolute_lift: float | None = None
+    cuped_relative_lift: float | None = None
+    cuped_ci_absolute: list[float] | None = None
+    cuped_ci_relative: list[float] | None = None
+    cuped_p_value: float | None = None
+    cuped_variance_reduction: float | None = None  # share of the lift's variance removed
 
 
 class SegmentPublic(BaseModel):
@@ -124,9 +132,20 @@ class SrmPublic(BaseModel):
     warning: str | None
 
 
+class HealthPublic(BaseModel):
+    """Checks beside the SRM (engine.experiments.health)."""
+
+    mixed_exposures: int  # profiles that saw more than one variant (identities merged)
+    mixed_by_variant: dict[str, int]  # per variant they are kept in
+    mixed_share: float | None  # of the exposed profiles
+    mixed_rule: str  # what the results do with them
+    mixed_warning: str | None
+
+
 class ResultSettings(BaseModel):
     alpha: float
     segment_correction: str
+    metric_correction: str  # p_value_adjusted across metrics and variants: none, holm, bh
     include_in_progress: bool
 
 
@@ -140,7 +159,46 @@ class ExperimentResults(MetricResults):
     exposed: int
     exposures: list[ExposurePublic]
     exposure_srm: SrmPublic
+    health: HealthPublic
     secondary: list[MetricResults]
     guardrails: list[MetricResults]
     settings: ResultSettings
+    computed_at: datetime
+
+
+class PlanHorizon(BaseModel):
+    days: int  # of exposure at the current traffic
+    users: int
+    mde: float | None  # relative lift detectable with the power asked (0.1 = +10%)
+
+
+class PlanVariant(BaseModel):
+    variant: str
+    mde_now: float | None = None  # with the profiles counted so far
+    horizons: list[PlanHorizon] = []
+    days_needed: int | None = None  # days of exposure to detect `lift`
+    users_needed: int | None = None  # in all arms
+    days_remaining: int | None = None
+    reason: str | None = None  # why a number is missing (no_baseline, no_traffic, ...)
+
+
+class ExperimentPlan(BaseModel):
+    """Minimum detectable effect and duration from the live traffic and baseline, for the
+    relative test the results' `p_value` uses (docs/experiments.md, "Planning")."""
+
+    experiment: str
+    metric: str
+    measure: Literal["proportion", "mean"]
+    window_days: float  # the metric is read this long after the last exposure counted
+    test: Literal["relative"]
+    lift: float
+    power: float
+    alpha: float
+    exposed: int
+    running_days: float
+    daily_exposures: float
+    counted: int  # profiles whose window has closed
+    baseline: float | None  # control's rate or mean
+    variance: float | None  # control's per-user variance (mean metrics)
+    variants: list[PlanVariant]
     computed_at: datetime

@@ -45,13 +45,16 @@ from engine.experiments.assignment import (
     is_holdout_variant,
     subject_of,
 )
-from engine.experiments.results import MetricData, metric_results
+from engine.experiments.covariates import with_covariates
+from engine.experiments.health import RULE, mixed_exposures
+from engine.experiments.results import MetricData, adjust_across_metrics, metric_results
 from engine.experiments.schemas import (
     AssignmentPublic,
     ExperimentList,
     ExperimentPublic,
     ExperimentResults,
     ExposurePublic,
+    HealthPublic,
     ResultSettings,
     SrmPublic,
     VariantWeight,
@@ -258,21 +261,26 @@ def experiment_results(
 
     A profile counts in a metric once the metric's window has closed (`include_in_progress`
     counts everyone exposed so far, with what they have done yet). One scan counts the
-    population of every metric; the metrics' sums are the folded outcomes plus the tail not
-    folded yet (engine.experiments.sums).
+    population of every metric; the metrics' sums, and their CUPED covariates' (engine.
+    experiments.covariates), are the folded outcomes plus the tail not folded yet
+    (engine.experiments.sums).
     """
     entry = find_experiment(catalog, key)
     experiment = entry.experiment
     metrics = _metrics_of(experiment)
-    cutoffs = [now if include_in_progress else now - m.window_end for m, _ in metrics]
-    groups = group_sums(repo.consistent(conn), key, [m for m, _ in metrics], cutoffs)
+    parts = with_covariates(m for m, _ in metrics)
+    cutoffs = [now if include_in_progress else now - m.window_end for m in parts]
+    groups = group_sums(repo.consistent(conn), key, parts, cutoffs)
     variants = [*experiment.variants, *sorted({v for v, _ in groups} - {*experiment.variants})]
     sections = []
     for index, (metric, role) in enumerate(metrics):
-        users = {group: sums.eligible[index] for group, sums in groups.items()}
-        values = {group: sums.sums[index] for group, sums in groups.items()}
-        data = MetricData(metric, role, users, values)
+        y, x, xy = 3 * index, 3 * index + 1, 3 * index + 2
+        users = {group: sums.eligible[y] for group, sums in groups.items()}
+        values = {group: sums.sums[y] for group, sums in groups.items()}
+        covariate = {g: (*s.sums[x], s.sums[xy][0]) for g, s in groups.items()}
+        data = MetricData(metric, role, users, values, covariate)
         sections.append(metric_results(data, experiment, variants, alpha=alpha))
+    sections = adjust_across_metrics(sections, experiment.metric_correction)
     exposures = _exposures(experiment, groups, variants)
     srm = srm_test([e.users for e in exposures], [float(e.weight or 0) for e in exposures])
     return ExperimentResults(
@@ -284,12 +292,27 @@ def experiment_results(
         exposed=sum(e.users for e in exposures),
         exposures=exposures,
         exposure_srm=SrmPublic(p_value=srm.p_value, reason=srm.reason, warning=srm.warning),
+        health=_health(conn, key, sum(e.users for e in exposures)),
         secondary=[s for s in sections if s.role == "secondary"],
         guardrails=[s for s in sections if s.role == "guardrail"],
         settings=ResultSettings(
-            alpha=alpha, segment_correction="holm", include_in_progress=include_in_progress
+            alpha=alpha,
+            segment_correction="holm",
+            metric_correction=experiment.metric_correction,
+            include_in_progress=include_in_progress,
         ),
         computed_at=now,
+    )
+
+
+def _health(conn: Connection, key: str, exposed: int) -> HealthPublic:
+    mixed = mixed_exposures(repo.mixed_counts(conn, key), exposed)
+    return HealthPublic(
+        mixed_exposures=mixed.profiles,
+        mixed_by_variant=dict(mixed.by_variant),
+        mixed_share=mixed.share,
+        mixed_rule=RULE,
+        mixed_warning=mixed.warning,
     )
 
 
@@ -297,7 +320,8 @@ def fold_experiments(engine: Engine, catalog: Catalog, now: datetime) -> None:
     """Fold the matured outcomes of every experiment of the live content (a worker job),
     each metric in its own transaction."""
     for key, entry in known_experiments(catalog).items():
-        outcomes.fold_experiment(engine, key, entry.experiment.metrics, now)
+        parts = with_covariates(entry.experiment.metrics)
+        outcomes.fold_experiment(engine, key, parts, now)
 
 
 def _metrics_of(experiment: Experiment) -> list[tuple[Metric, str]]:

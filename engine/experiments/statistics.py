@@ -12,14 +12,19 @@ Bayesian (bayesian.py): chance to win and risk from a normal model of the relati
 Sequential (sequential.py): always-valid intervals that may be checked every day.
 CUPED (effects.py): the same lifts with a pre-exposure covariate removing explained variance.
 
-Degenerate inputs never raise and never produce NaN: an empty arm, a single user, a 0% or 100%
-rate (no variance) or a zero baseline give a neutral Comparison whose inferential fields are
-None and whose `reason` names the cause:
+Degenerate inputs never raise and never produce NaN: an empty arm, a single user, a sample
+below the minimum, a constant metric or a zero baseline give a Comparison whose `reason` names
+the cause:
 
-    empty_arm       an arm has no users
-    too_few_users   an arm has one user (no variance estimate)
-    zero_variance   an arm's metric is constant (0% or 100% conversion)
-    baseline_zero   control's mean is 0: absolute results only, no relative lift
+    empty_arm        an arm has no users                                     neutral
+    too_few_users    an arm has one user (no variance estimate)              neutral
+    not_enough_data  an arm is below `options.minimum` (users, conversions)  neutral
+    zero_variance    a mean metric is constant in an arm                     neutral
+    boundary_rate    a conversion rate is 0% or 100% in an arm: the absolute lift with
+                     Newcombe's interval and Fisher's exact p-value (exact.py), nothing else
+    baseline_zero    control's mean is 0: absolute results only, no relative lift
+
+A neutral Comparison keeps the descriptive lifts and leaves every inferential field None.
 """
 
 from __future__ import annotations
@@ -39,9 +44,22 @@ from engine.experiments.effects import (
     pooled_theta,
     relative_effect,
 )
+from engine.experiments.exact import boundary_effect
 from engine.experiments.sequential import DEFAULT_TUNING, sequential_interval, sequential_p_value
 
 Interval = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class MinimumSample:
+    """Per arm, the least data worth a finding: users, and conversions (a rate metric) or
+    the metric's total (a mean metric). Below it a comparison is `not_enough_data`."""
+
+    users: int = 0
+    conversions: int = 0
+
+    def met_by(self, arm: ArmStats) -> bool:
+        return arm.users >= self.users and arm.sum >= self.conversions
 
 
 @dataclass(frozen=True)
@@ -52,12 +70,14 @@ class AnalysisOptions:
     sequential_tuning: users in the comparison at which the sequential interval is tightest.
     prior: informative prior on the relative lift; None is gbstats' flat prior.
     inverse: True when lower is better (unsubscribe rate): flips chance to win and risk.
+    minimum: the sample each arm needs before anything is inferred (none by default).
     """
 
     alpha: float = 0.05
     sequential_tuning: float = DEFAULT_TUNING
     prior: GaussianPrior | None = None
     inverse: bool = False
+    minimum: MinimumSample = MinimumSample()
 
     def __post_init__(self) -> None:
         # Settings are code, not data: a wrong one is a bug to surface, not a neutral result.
@@ -134,6 +154,11 @@ def compare_arms(
 ) -> Comparison:
     """Every statistic of `variant` against `control`, or a neutral result with a reason."""
     reason = degenerate_reason(control, variant)
+    enough = options.minimum.met_by(control) and options.minimum.met_by(variant)
+    if reason in (None, "zero_variance") and not enough:
+        reason = "not_enough_data"
+    if reason == "zero_variance" and control.kind == variant.kind == "proportion":
+        return _boundary(control, variant, name, options.alpha)
     if reason is not None:
         return _neutral(control, variant, name, reason)
     absolute = absolute_effect(control, variant)
@@ -202,6 +227,15 @@ def _neutral(control: ArmStats, variant: ArmStats, name: str, reason: str) -> Co
     absolute = variant.mean - control.mean
     relative = absolute / abs(control.mean) if control.mean != 0 else None
     return Comparison(variant=name, reason=reason, absolute_lift=absolute, relative_lift=relative)
+
+
+def _boundary(control: ArmStats, variant: ArmStats, name: str, alpha: float) -> Comparison:
+    """A rate at 0% or 100%: exact inference on the absolute lift (exact.py), flagged."""
+    exact = boundary_effect(control, variant, alpha)
+    neutral = _neutral(control, variant, name, "boundary_rate")
+    return replace(
+        neutral, ci_absolute=exact.interval, p_value=exact.p_value, p_value_absolute=exact.p_value
+    )
 
 
 def _sequential(effect: Effect, users: int, options: AnalysisOptions) -> Interval:

@@ -22,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, literal, select, union
 
-from engine.catalog.metrics import Metric, StageMetric
+from engine.catalog.metrics import StageMetric
 from engine.experiments import outcomes
 from engine.experiments import repository as repo
+from engine.experiments.covariates import Covariate, Measured
 
 Group = tuple[str, str | None]  # (variant, persona at exposure)
 
@@ -88,7 +89,7 @@ class _Totals:
 
 
 def group_sums(
-    conn: Connection, key: str, metrics: Sequence[Metric], cutoffs: Sequence[datetime]
+    conn: Connection, key: str, metrics: Sequence[Measured], cutoffs: Sequence[datetime]
 ) -> dict[Group, GroupSums]:
     """Every metric's sufficient statistics per group, each metric counting the profiles
     exposed by its cutoff. The same metric may come several times with different cutoffs
@@ -124,20 +125,26 @@ def _add_live_values(
     conn: Connection,
     totals: _Totals,
     key: str,
-    metrics: Sequence[Metric],
+    metrics: Sequence[Measured],
     cutoffs: Sequence[datetime],
     keys: Sequence[str],
     tails: dict[str, ColumnElement[bool]],
     done: dict[str, datetime],
 ) -> None:
-    """The tails' values: one query per stage metric, one for every event metric (over
-    every exposure when one of them is not folded at all)."""
-    stage = {k: m for k, m in zip(keys, metrics, strict=True) if isinstance(m, StageMetric)}
+    """The tails' values: one query per stage metric and covariate part, one for every
+    event metric (over every exposure when one of them is not folded at all)."""
+    stage = {
+        k: m for k, m in zip(keys, metrics, strict=True) if isinstance(m, StageMetric | Covariate)
+    }
     for mkey, metric in stage.items():
         at = [i for i, k in enumerate(keys) if k == mkey]
         values = repo.profile_values(key, metric, tails[mkey])
         _add_sums(conn, totals, repo.value_sums(values, [cutoffs[i] for i in at]), at)
-    chosen = {k: m for k, m in zip(keys, metrics, strict=True) if k not in stage}
+    chosen = {
+        k: m
+        for k, m in zip(keys, metrics, strict=True)
+        if not isinstance(m, StageMetric | Covariate)
+    }
     if not chosen:
         return
     order = list(chosen)

@@ -92,7 +92,7 @@ def _comparisons_table(report: Mapping[str, Any]) -> list[str]:
         ]
         if with_cuped:
             row.append(_lift(c.get("cuped_relative_lift"), c.get("cuped_ci_relative")))
-        rows.append([*row, c["reason"] or ""])
+        rows.append([*row, _note(c["reason"])])
     return _grid(headers, rows)
 
 
@@ -121,10 +121,15 @@ def _segments_table(segments: Sequence[Mapping[str, Any]]) -> list[str]:
                     _p(c["p_value"]),
                     _p(c["p_value_adjusted"]),
                     _pct(c["chance_to_win"]),
-                    c["reason"] or "",
+                    _note(c["reason"]),
                 ]
             )
     return _grid(headers, rows)
+
+
+def _note(reason: str | None) -> str:
+    """A reason code as words: `not_enough_data` reads "not enough data"."""
+    return (reason or "").replace("_", " ")
 
 
 def _grid(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -106,3 +106,17 @@ class ExperimentRefold(SQLModel, table=True):
     experiment: str = Field(primary_key=True, max_length=64)
     metric: str = Field(primary_key=True, max_length=32)
     profile_id: int = _profile_key()
+
+
+class ExperimentMixedExposure(SQLModel, table=True):
+    """A profile that saw two variants of one experiment: two exposed profiles, in different
+    variants, merged into it (an identity resolved late). It keeps its own assignment
+    (engine.experiments.health); the row is the health check's count and the audit trail."""
+
+    __tablename__ = "experiment_mixed_exposures"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    experiment: str = Field(primary_key=True, max_length=64)
+    profile_id: int = _profile_key()
+    variant: str = Field(max_length=64)  # the assignment kept
+    other_variant: str = Field(max_length=64)  # the merged profile's, dropped with it

@@ -22,9 +22,11 @@ from engine.catalog.catalog import Catalog
 from engine.catalog.definitions import Experiment
 from engine.experiments import repository as experiments_repo
 from engine.experiments.arms import ArmStats
-from engine.experiments.schemas import ExperimentResults
+from engine.experiments.plan import experiment_plan
+from engine.experiments.results import analysis_options
+from engine.experiments.schemas import ExperimentPlan, ExperimentResults
 from engine.experiments.service import experiment_results, find_experiment
-from engine.experiments.statistics import AnalysisOptions, compare_arms
+from engine.experiments.statistics import compare_arms
 from engine.experiments.sums import group_sums
 
 MAX_POINTS = 30
@@ -44,12 +46,14 @@ class ExperimentPage:
     results: ExperimentResults
     cumulative: dict[str, list[LiftPoint]]  # per variant other than control
     include_in_progress: bool
+    plan: ExperimentPlan
 
 
 def experiment_page(
     conn: Connection, catalog: Catalog, key: str, now: datetime, include_in_progress: bool
 ) -> ExperimentPage:
-    """Results of every metric, and the primary metric's lift as exposures accumulated."""
+    """Results of every metric, the primary metric's lift as exposures accumulated, and
+    the plan (detectable lift and days needed for +10%) from the live traffic."""
     results = experiment_results(conn, catalog, key, now, include_in_progress=include_in_progress)
     experiment = find_experiment(catalog, key).experiment
     firsts = [e.first_exposed_at for e in results.exposures if e.first_exposed_at is not None]
@@ -59,7 +63,8 @@ def experiment_page(
     if firsts and lasts:
         cutoffs = day_cutoffs(min(firsts), min(max(lasts), horizon), MAX_POINTS)
         cumulative = cumulative_lift(conn, experiment, cutoffs)
-    return ExperimentPage(results, cumulative, include_in_progress)
+    plan = experiment_plan(conn, catalog, key, now)
+    return ExperimentPage(results, cumulative, include_in_progress, plan)
 
 
 def day_cutoffs(first: datetime, last: datetime, most: int) -> list[datetime]:
@@ -97,7 +102,7 @@ def cumulative_lift(
             arm[1] += total
             arm[2] += squares
     control = experiment.control
-    options = AnalysisOptions(inverse=metric.better == "lower")
+    options = analysis_options(experiment, metric, alpha=0.05)
     out: dict[str, list[LiftPoint]] = {}
     for variant in [v for v in experiment.variants if v != control]:
         points = []
@@ -106,7 +111,9 @@ def cumulative_lift(
             b = _arm(arms[variant][i], metric.measure)
             found = compare_arms(a, b, options, name=variant)
             low, high = found.ci_relative or (None, None)
-            points.append(LiftPoint(at, a.users + b.users, found.relative_lift, low, high))
+            # Below the minimum sample a lift is not a finding: the point is left out.
+            lift = None if found.reason == "not_enough_data" else found.relative_lift
+            points.append(LiftPoint(at, a.users + b.users, lift, low, high))
         out[variant] = points
     return out
 

@@ -105,6 +105,8 @@ def _lift_rows(results: MetricResults) -> list[ForestRow]:
 
 
 def _forest(label: str, c: ComparisonPublic) -> ForestRow:
+    if c.reason == "not_enough_data":  # drawn as "not enough data", never as a lift
+        return ForestRow(label, None, None)
     interval = (c.ci_relative[0], c.ci_relative[1]) if c.ci_relative else None
     significant = interval is not None and (interval[0] > 0 or interval[1] < 0)
     return ForestRow(label, c.relative_lift, interval, significant)

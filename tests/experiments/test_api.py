@@ -118,8 +118,11 @@ def test_results_equal_compare_arms_on_independent_sums(
         if exposed <= cutoff:
             values[variant].append(float(converted))
             per_persona[(persona or "(none)", variant)].append(float(converted))
-    arms = {v: ArmStats.from_values(ys, kind="proportion") for v, ys in values.items()}
-    expected = compare_arms(arms["control"], arms["b"], name="b").to_json()
+    # No events before exposure: every profile's CUPED covariate (activity) is 0.
+    arms = {
+        v: ArmStats.from_values(ys, [0.0] * len(ys), kind="proportion") for v, ys in values.items()
+    }
+    expected = compare_arms(arms["control"], arms["b"], name="b").to_json(with_cuped=True)
     expected["p_value_adjusted"] = expected["p_value"]  # one comparison: no correction
 
     response = client.get(f"/v1/experiments/{KEY}/results", headers=admin_headers)
@@ -155,18 +158,29 @@ def test_results_equal_compare_arms_on_independent_sums(
     )
     segments = {s["segment"]: s for s in report["segments"]}
     assert list(segments) == ["(none)", "beginner", "power"]
+    minimum = catalog.flows["split"].experiment.minimum_sample  # type: ignore[union-attr]
+    verdicts = set()
     for persona, segment in segments.items():
-        control = ArmStats.from_values(per_persona[(persona, "control")], kind="proportion")
-        variant = ArmStats.from_values(per_persona[(persona, "b")], kind="proportion")
-        reference = compare_arms(control, variant, name="b")
-        assert segment["comparisons"][0]["p_value"] == pytest.approx(reference.p_value)
+        ys_a, ys_b = per_persona[(persona, "control")], per_persona[(persona, "b")]
+        control = ArmStats.from_values(ys_a, kind="proportion")
+        variant = ArmStats.from_values(ys_b, kind="proportion")
+        small = any(len(ys) < minimum.users or sum(ys) < minimum.conversions for ys in (ys_a, ys_b))
+        verdicts.add(small)
+        found = segment["comparisons"][0]
+        if small:
+            assert (found["reason"], found["p_value"]) == ("not_enough_data", None)
+        else:
+            reference = compare_arms(control, variant, name="b")
+            assert found["p_value"] == pytest.approx(reference.p_value)
         assert segment["users"] == control.users + variant.users
+    assert verdicts == {True, False}  # the seed has personas on both sides of the minimum
     assert [m["metric"] for m in report["secondary"]] == ["retention_d7", "retention_d30"]
     assert [m["metric"] for m in report["guardrails"]] == ["unsubscribed_30d"]
     assert report["guardrails"][0]["better"] == "lower"
     assert report["settings"] == {
         "alpha": 0.05,
         "segment_correction": "holm",
+        "metric_correction": "none",
         "include_in_progress": False,
     }
 
@@ -189,7 +203,7 @@ def test_degenerate_results_are_null_never_nan(
     experiment = catalog.flows["split"].experiment
     assert experiment is not None
     with write_transaction(db_engine) as conn:
-        for pid in range(1, 30):
+        for pid in range(1, 80):  # above the minimum sample in both arms
             create_profile(conn, pid, user_id=f"u{pid}")
             exposed = START - timedelta(days=20)
             assign(conn, experiment, profile_id=pid, user_id=f"u{pid}", now=exposed)
@@ -200,6 +214,8 @@ def test_degenerate_results_are_null_never_nan(
         assert "NaN" not in response.text
         assert "Infinity" not in response.text
     body = client.get(f"/v1/experiments/{KEY}/results", headers=admin_headers).json()
-    assert body["comparisons"][0]["reason"] == "zero_variance"
-    assert body["comparisons"][0]["p_value"] is None
+    found = body["comparisons"][0]
+    assert (found["reason"], found["p_value"]) == ("boundary_rate", 1.0)  # Fisher, equal tables
+    low, high = found["ci_absolute"]
+    assert low < 0 < high
     assert [arm["rate"] for arm in body["variants"]] == [1.0, 1.0]

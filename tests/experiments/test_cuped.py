@@ -107,7 +107,9 @@ def test_relative_cuped_matches_numerical_delta_method(value_data: dict[str, np.
 def test_relative_cuped_agrees_with_gbstats_approximation(
     value_data: dict[str, np.ndarray],
 ) -> None:
-    """gbstats' frequentist_variance_relative_cuped replaces ŷ_B + θx̄_A by ȳ_B."""
+    """The gradient approximation -ȳ_B/ȳ_A² (ŷ_B + θx̄_A replaced by ȳ_B, equal in
+    expectation) agrees on this large sample; gbstats 0.8.0's own formula is another one
+    (docs/experiments.md, "Differences from gbstats")."""
     control, variant = _arms(value_data, "mean")
     theta = pooled_theta(control, variant)
     mean_a, mean_b = control.mean, variant.mean

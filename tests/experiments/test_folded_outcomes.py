@@ -1,6 +1,7 @@
 """Folding changes how results are computed, never what they are: the sums equal the
 per-profile reference whatever has been folded, after merges, erasures and changed metric
-definitions, on both backends."""
+definitions, on both backends. The metrics come with their CUPED covariate parts (x and x·y),
+which fold, retract and refold the same way."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from engine.catalog.metrics import Metric, StageMetric
+from engine.catalog.metrics import StageMetric
 from engine.experiments import outcomes, sums
+from engine.experiments.covariates import Covariate, Measured, with_covariates
 from engine.profiles.repository import erase_profile
 from engine.store.db import write_transaction
 from engine.store.tables import Event
 from tests.experiments.factories import T0
 from tests.experiments.test_metric_sql import (
     KEY,
-    METRICS,
+    PARTS,
     Plain,
     Seeded,
     expected,
@@ -33,15 +35,15 @@ def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
 
 
-def fold(engine: Engine, days: float, metrics: list[Metric] = METRICS) -> None:
+def fold(engine: Engine, days: float, metrics: list[Measured] = PARTS) -> None:
     outcomes.fold_experiment(engine, KEY, metrics, at(days))
 
 
-def cutoffs(days: float, metrics: list[Metric] = METRICS, in_progress: bool = False) -> list:  # type: ignore[type-arg]
+def cutoffs(days: float, metrics: list[Measured] = PARTS, in_progress: bool = False) -> list:  # type: ignore[type-arg]
     return [at(days) if in_progress else at(days) - m.window_end for m in metrics]
 
 
-def results(engine: Engine, when: list[datetime], metrics: list[Metric] = METRICS) -> Plain:
+def results(engine: Engine, when: list[datetime], metrics: list[Measured] = PARTS) -> Plain:
     with engine.connect() as conn:
         return plain(sums.group_sums(conn, KEY, metrics, when))
 
@@ -52,7 +54,7 @@ def check(engine: Engine, data: Seeded, days: float) -> None:
     for when in (days, days + 0.5, 130.0, 45.0):
         for in_progress in (False, True):
             c = cutoffs(when, in_progress=in_progress)
-            assert results(engine, c) == expected(data, METRICS, c), (when, in_progress)
+            assert results(engine, c) == expected(data, PARTS, c), (when, in_progress)
 
 
 def erase(engine: Engine, data: Seeded, pid: int) -> None:
@@ -85,7 +87,7 @@ def test_folding_is_incremental_and_idempotent(db_engine: Engine) -> None:
         check(db_engine, data, days)
     assert 0 < first < stored(db_engine)
     # Only non-zero values are stored: exactly the profiles whose reference is not 0.
-    nonzero = sum(1 for pid in data.group for m in METRICS if reference(m, data, pid))
+    nonzero = sum(1 for pid in data.group for m in PARTS if reference(m, data, pid))
     assert stored(db_engine) == nonzero
     with db_engine.connect() as conn:
         rollups = conn.execute(select(outcomes.rollups)).mappings().all()
@@ -104,7 +106,7 @@ def test_a_merge_is_retracted_and_folded_again(db_engine: Engine) -> None:
         outcomes.merge_assignments(conn, gone, survivor)
         erase_profile(conn, gone)
         queued = outcomes.refolding(conn, KEY)
-    assert len(queued) == len(METRICS) + 1
+    assert len(queued) == len(PARTS) + 1
     assert all(q == [survivor] for q in queued.values())
     data.events[survivor] += data.events.pop(gone)
     for table in (data.group, data.exposed, data.stages):
@@ -130,8 +132,9 @@ def test_a_changed_metric_definition_is_folded_afresh(db_engine: Engine) -> None
     data = seed(db_engine)
     fold(db_engine, 120)
     longer = StageMetric(stage="activation", within=timedelta(days=20), name="activation_14d")
-    changed = [longer, *METRICS[1:]]
-    assert outcomes.metric_key(longer) != outcomes.metric_key(METRICS[0])
+    changed = with_covariates([longer, *(p for p in PARTS[3:] if not isinstance(p, Covariate))])
+    assert outcomes.metric_key(longer) != outcomes.metric_key(PARTS[0])
+    assert outcomes.metric_key(changed[1]) != outcomes.metric_key(PARTS[1])  # its covariate too
     c = cutoffs(130, changed)
     assert results(db_engine, c, changed) == expected(data, changed, c)
     fold(db_engine, 121, changed)

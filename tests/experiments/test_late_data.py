@@ -16,6 +16,7 @@ from engine.catalog import load_catalog
 from engine.catalog.catalog import Catalog
 from engine.catalog.metrics import EventMetric, Metric, RetentionMetric, StageMetric
 from engine.experiments import outcomes
+from engine.experiments.covariates import Covariate
 from engine.experiments.late import STAGE_ENTRY, Written, changes, settled
 from engine.ingest.schemas import AnyMessage, Page, Track
 from engine.pipeline import process_messages
@@ -41,6 +42,9 @@ steps:
   - wait: 1d
 """
 ACTIVATION, UNSUBSCRIBED, CAMPAIGNS, RETENTION = (outcomes.metric_key(m) for m in METRICS)
+# The CUPED covariate x and cross term x·y of each metric (engine.experiments.covariates).
+X = {outcomes.metric_key(m): outcomes.metric_key(Covariate(m)) for m in METRICS}
+XY = {outcomes.metric_key(m): outcomes.metric_key(Covariate(m, product=True)) for m in METRICS}
 _IDS = itertools.count()
 profiles = Profile.__table__  # type: ignore[attr-defined]
 identities = Identity.__table__  # type: ignore[attr-defined]
@@ -130,6 +134,7 @@ def test_late_events_in_folded_windows_are_counted(
     data = folded
     leaver = first_scoring(data, METRICS[1], 0.0)
     back = first_scoring(data, METRICS[3], 0.0, leaver)
+    early = next(pid for pid in sorted(data.group) if pid not in (leaver, back))
     ingest(
         db_engine,
         late_catalog,
@@ -138,8 +143,18 @@ def test_late_events_in_folded_windows_are_counted(
         late(data, leaver, "unsubscribed", 12.0),  # unsubscribed within 30 days: 0 -> 1
         late(data, back, "page", 7.5),  # retention on day 7: 0 -> 1
         late(data, leaver, "page", 40.0),  # in no window: changes nothing
+        late(data, early, "page", -3.0),  # activity before exposure: the activity covariates
     )
-    assert queued(db_engine) == {UNSUBSCRIBED: [leaver], RETENTION: [back]}
+    # A metric's cross term x·y moves with y; the activity covariates with the early page.
+    assert queued(db_engine) == {
+        UNSUBSCRIBED: [leaver],
+        XY[UNSUBSCRIBED]: [leaver],
+        RETENTION: [back],
+        X[RETENTION]: [early],
+        XY[RETENTION]: sorted([back, early]),
+        X[ACTIVATION]: [early],
+        XY[ACTIVATION]: [early],
+    }
     check_and_refold(db_engine, data, 120.1)
 
 
@@ -157,7 +172,7 @@ def test_late_stage_entries_are_counted(db_engine: Engine, late_catalog: Catalog
         *(late(data, pid, "campaign_sent", 3.0) for pid in chosen),
     )
     assert set(chosen) <= set(data.stages)
-    assert set(queued(db_engine)) == {ACTIVATION}
+    assert set(queued(db_engine)) == {ACTIVATION, XY[ACTIVATION]}
     check_and_refold(db_engine, data, 52.1)
 
 
@@ -182,7 +197,7 @@ def test_late_data_of_a_merged_profile_is_counted(
     check_and_refold(db_engine, data, 120.1)
     anonymous = late(data, survivor, "page", 7.2, anonymousId="anon-2")
     ingest(db_engine, late_catalog, data, 121.2, anonymous)
-    assert queued(db_engine) == {RETENTION: [survivor]}
+    assert queued(db_engine) == {RETENTION: [survivor], XY[RETENTION]: [survivor]}
     check_and_refold(db_engine, data, 121.2)
 
 

@@ -7,11 +7,12 @@ import json
 import numpy as np
 import pytest
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from engine.experiments.arms import ArmStats
 from engine.experiments.bayesian import GaussianPrior
 from engine.experiments.effects import relative_effect
-from engine.experiments.statistics import AnalysisOptions, Comparison, compare_arms
+from engine.experiments.statistics import AnalysisOptions, Comparison, MinimumSample, compare_arms
 
 
 def _json(comparison: Comparison) -> str:
@@ -81,17 +82,15 @@ def test_full_comparison_on_fixed_counts() -> None:
         (ArmStats.from_conversions(0, 0), ArmStats.from_conversions(100, 10), "empty_arm"),
         (ArmStats.from_conversions(100, 10), ArmStats.from_conversions(0, 0), "empty_arm"),
         (ArmStats.from_conversions(1, 1), ArmStats.from_conversions(100, 10), "too_few_users"),
-        (ArmStats.from_conversions(100, 0), ArmStats.from_conversions(100, 0), "zero_variance"),
-        (ArmStats.from_conversions(100, 0), ArmStats.from_conversions(100, 7), "zero_variance"),
-        (ArmStats.from_conversions(100, 100), ArmStats.from_conversions(100, 100), "zero_variance"),
-        (ArmStats.from_conversions(100, 90), ArmStats.from_conversions(100, 100), "zero_variance"),
-        (ArmStats.from_values([3.0] * 5), ArmStats.from_values([3.0] * 6), "zero_variance"),
+        (ArmStats.from_values([3.0] * 25), ArmStats.from_values([3.0] * 26), "zero_variance"),
+        (ArmStats.from_conversions(19, 10), ArmStats.from_conversions(100, 10), "not_enough_data"),
+        (ArmStats.from_conversions(100, 10), ArmStats.from_conversions(100, 4), "not_enough_data"),
     ],
 )
 def test_degenerate_inputs_are_neutral_with_a_reason(
     control: ArmStats, variant: ArmStats, reason: str
 ) -> None:
-    result = compare_arms(control, variant)
+    result = compare_arms(control, variant, AnalysisOptions(minimum=MinimumSample(20, 5)))
     assert result.reason == reason
     assert result.p_value is None
     assert result.ci_absolute is None
@@ -100,6 +99,35 @@ def test_degenerate_inputs_are_neutral_with_a_reason(
     assert result.risk is None
     assert result.sequential_ci_relative is None
     _json(result)  # raises on NaN or infinity
+
+
+@pytest.mark.parametrize(
+    ("control", "variant"),
+    [((393, 365), (407, 407)), ((100, 0), (100, 7)), ((100, 0), (100, 0)), ((50, 50), (60, 60))],
+)
+def test_a_rate_at_0_or_100_percent_gets_newcombe_and_fisher(
+    control: tuple[int, int], variant: tuple[int, int]
+) -> None:
+    (n_a, a), (n_b, b) = control, variant
+    result = compare_arms(ArmStats.from_conversions(n_a, a), ArmStats.from_conversions(n_b, b))
+    ci = confint_proportions_2indep(b, n_b, a, n_a, method="newcomb", compare="diff")
+    fisher = stats.fisher_exact([[b, n_b - b], [a, n_a - a]]).pvalue
+    assert result.reason == "boundary_rate"
+    assert result.absolute_lift == pytest.approx(b / n_b - a / n_a)
+    assert result.ci_absolute == pytest.approx(ci, rel=1e-9, abs=1e-12)
+    assert result.p_value == result.p_value_absolute == pytest.approx(fisher, rel=1e-9)
+    assert result.ci_relative is None
+    assert result.chance_to_win is None
+    assert result.sequential_ci_relative is None
+    _json(result)
+
+
+def test_the_issue_split_is_significant_at_the_boundary() -> None:
+    result = compare_arms(ArmStats.from_conversions(393, 365), ArmStats.from_conversions(407, 407))
+    assert result.p_value is not None
+    assert result.p_value < 1e-6
+    assert result.ci_absolute is not None
+    assert result.ci_absolute[0] > 0
 
 
 def test_zero_variance_keeps_the_descriptive_lift() -> None:
