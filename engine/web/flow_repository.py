@@ -26,6 +26,7 @@ from engine.web.sql import (
     profiles,
     runs,
     stage_entries,
+    timers,
 )
 
 IN_FLIGHT = ("pending", "sending", "retrying")
@@ -162,6 +163,21 @@ def _split(since: datetime | None) -> tuple[date | None, tuple[datetime, datetim
         return day, None
     following = midnight + timedelta(days=1)
     return following.date(), (since, following)
+
+
+def waiting_now(conn: Connection, flow: str, since: datetime | None) -> dict[str, int]:
+    """Runs of the flow entered since `since` that wait now, per step: a waiting run has
+    exactly one timer, at the step it waits at (the journey's "waiting" entries count every
+    run that ever waited there, including the ones that moved on)."""
+    query = (
+        select(timers.c.step, func.count(func.distinct(runs.c.id)))
+        .select_from(timers.join(runs, runs.c.id == timers.c.run_id))
+        .where(runs.c.flow == flow, runs.c.status == "waiting")
+        .group_by(timers.c.step)
+    )
+    if since is not None:
+        query = query.where(runs.c.entered_at >= since)
+    return {step: int(n) for step, n in conn.execute(query)}
 
 
 def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMapping]:

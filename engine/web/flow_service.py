@@ -6,7 +6,8 @@ did (deliveries), both counted by SQL per (step, outcome, reason):
 - entered: runs that reached the step (a wait's "timed out" or "target reached" is a second
   entry of the same visit, so it is not counted again);
 - delivered, skipped with each reason, failed with each reason, still in flight;
-- converted: runs that reached the step and later reached the flow's goal.
+- converted: runs that reached the step and later reached the flow's goal;
+- waiting: runs parked at the step now (their timer), not every run that ever waited there.
 
 A run converts when the flow's goal holds within the goal window after its entry (the
 `goal`'s `within`), while its steps run (the goal ends it, status `converted`) or after
@@ -44,6 +45,7 @@ class StepRow:
     converted: int = 0
     delivered: int = 0
     in_flight: int = 0
+    waiting: int = 0  # runs waiting at the step now
     skipped: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)  # branch taken, wait ended, ...
@@ -82,6 +84,9 @@ def flow_page(
     for d in repo.delivery_outcomes(conn, flow_name, since):
         row = rows.setdefault(d.step, StepRow(d.step, d.channel, "(not in the current version)", 0))
         _count_delivery(row, d)
+    for step, n in repo.waiting_now(conn, flow_name, since).items():
+        if step in rows:
+            rows[step].waiting = n
     steps = _variant_entries(list(rows.values()))
     runs: Counter[str] = Counter()
     ended, converted = [], 0
@@ -125,7 +130,7 @@ def _count_entry(row: StepRow, o: repo.StepOutcome) -> None:
         row.converted += o.converted
     if o.outcome == "skipped" and (o.kind not in CHANNELS or o.reason == "condition false"):
         row.skipped[o.reason or "skipped"] += o.entries
-    elif o.kind not in CHANNELS and o.outcome != "skipped":
+    elif o.kind not in CHANNELS and o.outcome not in ("skipped", "waiting"):
         row.outcomes[o.outcome] += o.entries
 
 
