@@ -212,14 +212,6 @@ def find_profile(conn: Connection, user_id: str) -> RowMapping | None:
     return conn.execute(query).mappings().first()
 
 
-def user_ids_starting(conn: Connection, prefix: str, limit: int = 20) -> list[str]:
-    """User ids starting with `prefix`, in order: a range on the unique index, no LIKE
-    (whose case-insensitivity on SQLite would bypass the index)."""
-    u = profiles.c.user_id
-    query = select(u).where(u >= prefix, u < prefix + "\U0010ffff").order_by(u).limit(limit)
-    return [str(v) for v in conn.execute(query).scalars()]
-
-
 def profile_facts(conn: Connection, profile_id: int, event_limit: int) -> dict[str, list[Any]]:
     """A profile's stage entries, memberships, assignments and latest events."""
     stages = select(stage_entries.c.stage, stage_entries.c.entered_at).where(

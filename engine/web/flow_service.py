@@ -170,13 +170,8 @@ class ProfilePage:
     events_total: int
 
 
-def search_profiles(conn: Connection, query: str) -> tuple[bool, list[str]]:
-    """(an exact user id match exists, user ids starting with `query`)."""
-    if not query:
-        return False, []
-    if repo.find_profile(conn, query) is not None:
-        return True, [query]
-    return False, repo.user_ids_starting(conn, query)
+def profile_exists(conn: Connection, user_id: str) -> bool:
+    return repo.find_profile(conn, user_id) is not None
 
 
 def profile_page(conn: Connection, user_id: str) -> ProfilePage:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -67,6 +68,11 @@ def _p_value(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def people_url(**who: Any) -> str:
+    """The profile list behind a count (engine.web.people), without the empty filters."""
+    return f"{PREFIX}/profiles?" + urlencode({k: v for k, v in who.items() if v not in (None, "")})
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -83,7 +89,7 @@ def _environment() -> Environment:
         duration=duration,
         when=when,
     )
-    env.globals["prefix"] = PREFIX
+    env.globals.update(prefix=PREFIX, people_url=people_url)
     return env
 
 

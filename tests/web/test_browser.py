@@ -179,9 +179,9 @@ def _experiment(page: Any, db: Engine) -> None:
 
 def _profile(page: Any, db: Engine) -> None:
     page.goto("/dashboard/profiles")
-    page.fill("#user_id", "user-0")
+    page.fill("#q", "user-0")
     page.click("form.filters button")
-    assert page.locator("ul.matches li").count() == 10
+    assert page.locator("table.profiles tbody tr").count() == 10
     page.click("a[href='/dashboard/profiles/user-05']")
     stages = count(
         db,
