@@ -9,6 +9,8 @@ on both backends in test_aggregates.py.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from playwright import sync_api
 from sqlalchemy import Engine, text
 
+from engine.web.export import safe_cell
 from tests.conftest import ADMIN_KEY, ROOT
 from tests.support.chromium import ARGS, CHROMIUM
 from tests.support.server import live_server
@@ -45,6 +48,18 @@ def site(populated: Engine, dashboard: FastAPI) -> Iterator[str]:
 @pytest.fixture
 def page(browser: Any, site: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=site)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def probe(browser: Any, site: str) -> Iterator[Any]:
+    """A tab that may inject test code (axe-core, a style) despite the pages' CSP."""
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900}, base_url=site, bypass_csp=True
+    )
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab
@@ -105,6 +120,59 @@ def test_every_page_shows_the_database_numbers(page: Any, populated: Engine) -> 
 
     page.click("form.logout button")
     assert "/dashboard/login" in page.url
+
+
+TABLE_TEXT = """table => {
+  const rows = [], spans = {};
+  for (const tr of table.rows) {
+    const row = [];
+    const fill = () => { while (spans[row.length] > 0) { spans[row.length]--; row.push(""); } };
+    fill();
+    for (const cell of tr.cells) {
+      const lines = cell.innerText.split("\\n").map(l => l.replace(/\\s+/g, " ").trim());
+      const at = row.length;
+      row.push(lines.filter(l => l).join("; "));
+      for (let i = 1; i < cell.colSpan; i++) row.push("");
+      if (cell.rowSpan > 1) spans[at] = cell.rowSpan - 1;
+      fill();
+    }
+    rows.push(row);
+  }
+  return rows;
+}"""
+
+EXPORTED = [
+    "/dashboard?days=0",
+    "/dashboard/journey?flow=welcome&days=0",
+    "/dashboard/funnel?days=0",
+    "/dashboard/flows",
+    "/dashboard/flows/welcome?days=0",
+    "/dashboard/profiles?q=user-1",
+    "/dashboard/profiles/user-05",
+]
+
+
+def test_every_table_downloads_as_its_csv(probe: Any, populated: Engine) -> None:
+    """Each marked table's CSV (through its link) holds exactly the cells Chromium shows
+    (with the stylesheet's upper-case headings shown as written)."""
+    page = probe
+    page.goto("/dashboard/login")
+    log_in(page)
+    checked = 0
+    for url in EXPORTED:
+        page.goto(url)
+        page.add_style_tag(content="* { text-transform: none !important; }")
+        for table in page.locator("table[data-csv]").all():
+            name = table.get_attribute("data-csv")
+            link = page.locator(f"a[href*='table={name}']")
+            href = link.get_attribute("href")
+            assert href.startswith("/dashboard"), href  # relative to the host the page came from
+            response = page.request.get(href)
+            assert response.ok, href
+            shown = [[safe_cell(c) for c in row] for row in table.evaluate(TABLE_TEXT)]
+            assert list(csv.reader(io.StringIO(response.text()))) == shown, href
+            checked += 1
+    assert checked >= 12
 
 
 def _journey_map(page: Any, db: Engine) -> None:
