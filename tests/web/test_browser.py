@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -173,6 +174,44 @@ def test_every_table_downloads_as_its_csv(probe: Any, populated: Engine) -> None
             assert list(csv.reader(io.StringIO(response.text()))) == shown, href
             checked += 1
     assert checked >= 12
+
+
+AXE = ROOT / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+EVERY_PAGE = [
+    *EXPORTED,
+    "/dashboard/funnel?persona=power_user&days=90",
+    "/dashboard/flows/activation-rescue?days=30",
+    "/dashboard/experiments",
+    "/dashboard/experiments/welcome-tutorial-first",
+    "/dashboard/profiles?flow=welcome&step=welcome-email&figure=delivered",
+    "/dashboard/flows/no-such-flow",
+]
+
+
+@pytest.mark.parametrize("width", [1360, 390])
+def test_pages_are_accessible_and_fit_a_phone(probe: Any, populated: Engine, width: int) -> None:
+    """axe-core finds no serious or critical violation on any page, and at a phone's width
+    (390 px) no page scrolls sideways: wide tables scroll inside their own box."""
+    page = probe
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto("/dashboard/login")
+    pages = ["/dashboard/login"]
+    log_in(page)
+    problems: dict[str, Any] = {}
+    for url in pages + EVERY_PAGE:
+        page.goto(url)
+        page.add_script_tag(content=AXE.read_text())
+        found = page.evaluate(
+            "async () => (await axe.run(document)).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+        )
+        sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if found or sideways > 0:
+            problems[url] = {"axe": found, "overflow px": sideways}
+        if url == "/dashboard/login":
+            log_in(page)
+    assert problems == {}, json.dumps(problems, indent=1)
 
 
 def _journey_map(page: Any, db: Engine) -> None:
