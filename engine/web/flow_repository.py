@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, select
 
+from engine.catalog.internal_events import EMAIL_CLICKED, EMAIL_OPENED
 from engine.flows.counters import day_of
 from engine.store.recount import SETTLED, delivery_counts, step_counts
 from engine.web.sql import (
@@ -178,6 +179,26 @@ def waiting_now(conn: Connection, flow: str, since: datetime | None) -> dict[str
     if since is not None:
         query = query.where(runs.c.entered_at >= since)
     return {step: int(n) for step, n in conn.execute(query)}
+
+
+def email_engagement(
+    conn: Connection, flow: str, since: datetime | None
+) -> dict[tuple[str, str], int]:
+    """(step, event name) -> distinct deliveries of the flow opened or clicked, from the
+    email_opened and email_clicked events (properties flow, step, delivery_id) since `since`.
+    A scan of those events by name: the engagement link writes a few per email sent."""
+    e = events
+    step = e.c.properties["step"].as_string()
+    delivery = e.c.properties["delivery_id"].as_string()
+    query = (
+        select(step, e.c.name, func.count(func.distinct(delivery)))
+        .where(e.c.type == "track", e.c.name.in_((EMAIL_OPENED, EMAIL_CLICKED)))
+        .where(e.c.properties["flow"].as_string() == flow)
+        .group_by(step, e.c.name)
+    )
+    if since is not None:
+        query = query.where(e.c.timestamp >= since)
+    return {(str(s), str(name)): int(n) for s, name, n in conn.execute(query)}
 
 
 def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMapping]:

@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.definitions import Flow
+from engine.catalog.internal_events import EMAIL_OPENED
 from engine.errors import NotFound
 from engine.flows.journey import journey
 from engine.flows.service import CONVERSION
@@ -46,6 +48,8 @@ class StepRow:
     delivered: int = 0
     in_flight: int = 0
     waiting: int = 0  # runs waiting at the step now
+    opened: int = 0  # emails: deliveries opened (email_opened), clicked (email_clicked)
+    clicked: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)  # branch taken, wait ended, ...
@@ -54,6 +58,7 @@ class StepRow:
 @dataclass(frozen=True)
 class FlowPage:
     flow: str
+    definition: Flow
     description: str
     trigger: str
     audience: list[str]
@@ -87,6 +92,9 @@ def flow_page(
     for step, n in repo.waiting_now(conn, flow_name, since).items():
         if step in rows:
             rows[step].waiting = n
+    for (step, name), n in repo.email_engagement(conn, flow_name, since).items():
+        if step in rows:
+            setattr(rows[step], "opened" if name == EMAIL_OPENED else "clicked", n)
     steps = _variant_entries(list(rows.values()))
     runs: Counter[str] = Counter()
     ended, converted = [], 0
@@ -98,6 +106,7 @@ def flow_page(
     trigger = flow.trigger
     return FlowPage(
         flow=flow_name,
+        definition=flow,
         description=flow.description,
         trigger=f"{trigger.kind} {getattr(trigger, trigger.kind)}",
         audience=list(flow.audience),
