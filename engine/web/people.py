@@ -30,9 +30,10 @@ from engine.web.sql import (
 )
 
 PAGE_SIZE = 50
-SEARCH_LIMIT = 50
 STEP_FIGURES = ("entered", "delivered", "waiting", "converted")
 """What a flow page's step count can be drilled into."""
+OPEN = ("active", "waiting")
+RUN_STATUSES = ("open", "completed", "converted", "exited", "skipped", "failed")
 LISTED = (profiles.c.id, profiles.c.user_id, profiles.c.persona, profiles.c.last_seen_at)
 
 
@@ -45,6 +46,9 @@ class Who:
     flow: str | None = None
     step: str | None = None
     figure: str | None = None  # one of STEP_FIGURES with `step`; "converted" alone
+    outcome: str | None = None  # with `step`: a fork's way out (then, a persona, timed out)
+    status: str | None = None  # the flow's runs with this status ("open": active, waiting)
+    reason: str | None = None  # with `status`: their end reason
     cohort: int | None = None
     persona: str | None = None
     days: int = 0
@@ -93,8 +97,8 @@ def profile_list(
 def profile_ids(anchor: str, who: Who, since: datetime | None) -> Any:
     """The subquery of the profile ids behind a count (see the module docstring); None
     when `who` names no count (every profile)."""
-    if who.flow is not None and (who.step is not None or who.figure is not None):
-        query = _of_step(who.flow, who.step, who.figure or "entered", since)
+    if who.flow is not None and (who.step or who.figure or who.status):
+        query = _of_flow(who, since)
     elif who.cohort is not None:
         a = stage_entries.alias("a")
         query = select(a.c.profile_id).where(
@@ -117,10 +121,12 @@ def _reached(stage: str) -> Any:
     return select(stage_entries.c.profile_id).where(stage_entries.c.stage == stage)
 
 
-def _of_step(flow: str, step: str | None, figure: str, since: datetime | None) -> Any:
-    """Profiles of the flow's runs entered since `since` that reached `step` (entered),
-    were sent its message (delivered), wait there now (waiting), or reached it and then
-    converted; `step` None with "converted": the runs that converted."""
+def _of_flow(who: Who, since: datetime | None) -> Any:
+    """Profiles of the flow's runs entered since `since`: those sent the step's message
+    (delivered), waiting there now (waiting), that reached the step (entered, or left it by
+    `outcome`), or all the flow's runs (by `status` and `reason`); "converted" keeps the
+    runs that converted."""
+    flow, step, figure = who.flow, who.step, who.figure or "entered"
     if figure == "delivered":
         query = (
             select(deliveries.c.profile_id)
@@ -135,29 +141,27 @@ def _of_step(flow: str, step: str | None, figure: str, since: datetime | None) -
             .where(runs.c.flow == flow, runs.c.status == "waiting", timers.c.step == step)
         )
     elif step is None:
-        query = select(runs.c.profile_id).where(runs.c.flow == flow, runs.c.status != "skipped")
+        query = select(runs.c.profile_id).where(runs.c.flow == flow)
+        if who.status is None:
+            query = query.where(runs.c.status != "skipped")
+        else:
+            statuses = OPEN if who.status == "open" else (who.status,)
+            query = query.where(runs.c.status.in_(statuses))
+        if who.reason is not None:
+            query = query.where(runs.c.end_reason == who.reason)
     else:
+        outcome = journey.c.outcome
         query = (
             select(runs.c.profile_id)
             .join(journey, journey.c.run_id == runs.c.id)
             .where(runs.c.flow == flow, journey.c.step == step)
-            .where(journey.c.outcome.not_in(SECOND_VISIT))
+            .where(outcome.not_in(SECOND_VISIT) if who.outcome is None else outcome == who.outcome)
         )
     if figure == "converted":
         query = query.where(runs.c.converted_at.is_not(None))
     if since is not None:
         query = query.where(runs.c.entered_at >= since)
     return query
-
-
-def search(conn: Connection, text: str) -> list[RowMapping]:
-    """Profiles whose user id or a trait (an email among them) contains `text`, ignoring
-    case: bounded by a LIMIT, so a search reads at most that many matches."""
-    return list(
-        conn.execute(
-            select(*LISTED).where(_matching(text)).order_by(profiles.c.user_id).limit(SEARCH_LIMIT)
-        ).mappings()
-    )
 
 
 def _matching(text: str) -> Any:
