@@ -119,7 +119,7 @@ class _Drawing:
         widths = [self.lanes(p.steps) for p in forks]
         left = lane + (lanes - sum(widths)) / 2
         ends: list[Point] = []
-        deepest = row + 1
+        deepest = row + 2  # below the paths: a path without steps still shows its label
         for fork, width in zip(forks, widths, strict=True):
             x = (left + width / 2) * LANE
             y = TOP + (row + 1) * ROW + 30
@@ -153,7 +153,8 @@ class _Drawing:
             return
         merge = (x, y - 18)
         for end in incoming:
-            self.edges.append(_route(end, merge, "join"))
+            # down its own lane (free below its path), across only where the paths meet
+            self.edges.append(_route(end, merge, "join", across=merge[1]))
         self._edge(merge, target, _count(runs), "", key, runs)
 
     def _edge(
@@ -268,13 +269,13 @@ def _count(runs: int | None) -> list[str] | None:
     return None if runs is None else [plain(runs)]
 
 
-def _route(start: Point, end: Point, cls: str) -> str:
-    """An orthogonal wire: down, across just below its start (clear of the labels above
-    the next box), down."""
+def _route(start: Point, end: Point, cls: str, across: float | None = None) -> str:
+    """An orthogonal wire: down, across at height `across` (default: just below its start,
+    clear of the labels above the next box), down."""
     (x1, y1), (x2, y2) = start, end
     if x1 == x2:
         return f'<path class="{cls}" d="M{x1:.1f} {y1:.1f} V{y2:.1f}"/>'
-    middle = y1 + min(12.0, (y2 - y1) / 2)
+    middle = y1 + min(12.0, (y2 - y1) / 2) if across is None else across
     return f'<path class="{cls}" d="M{x1:.1f} {y1:.1f} V{middle:.1f} H{x2:.1f} V{y2:.1f}"/>'
 
 
