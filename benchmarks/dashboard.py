@@ -61,7 +61,13 @@ PAGES = {
     "flow welcome, all time": "/dashboard/flows/welcome?days=0",
     "experiments": "/dashboard/experiments",
     "experiment welcome-tutorial-first": "/dashboard/experiments/welcome-tutorial-first",
-    "profile search": "/dashboard/profiles?user_id=user-1234",
+    "profile search, id substring": "/dashboard/profiles?q=ser-123",
+    "profile search, email": "/dashboard/profiles?q=user1234@",
+    "profiles behind activation, 30 days": "/dashboard/profiles?stage=activation&days=30",
+    "profiles sent the welcome email": (
+        "/dashboard/profiles?flow=welcome&step=welcome-email&figure=delivered&days=30"
+    ),
+    "journey map as CSV": "/dashboard/journey?format=csv&table=journey",
     "profile": "/dashboard/profiles/user-1234",
 }
 

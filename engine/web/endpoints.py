@@ -6,7 +6,7 @@
     GET  /dashboard/funnel                funnel, cohorts  ?persona= &days=
     GET  /dashboard/flows[/{flow}]        flows, one flow's steps and errors  ?days=
     GET  /dashboard/experiments[/{key}]   experiments, one experiment  ?in_progress=1
-    GET  /dashboard/profiles[/{user_id}]  search by user id, one profile's timeline
+    GET  /dashboard/profiles[/{user_id}]  the profiles behind a count, search; one timeline
     GET  /dashboard/static/{name}         the stylesheet (public, like the login form)
 
 Every page but the login form and the stylesheet needs the session cookie; without it the
@@ -29,7 +29,7 @@ from engine.api.state import AppState
 from engine.errors import NotFound
 from engine.experiments.service import list_experiments
 from engine.store.db import write_transaction
-from engine.web import auth, figures, flow_service, service, sessions
+from engine.web import auth, figures, flow_service, people, service, sessions
 from engine.web.cache import SnapshotCache
 from engine.web.experiment_service import experiment_page
 from engine.web.render import PREFIX, STATIC, render
@@ -289,15 +289,44 @@ def show_experiment(
 
 
 @pages.get("/profiles")
-def search_profiles(
-    request: Request, state: StateDep, conn: ConnectionDep, user_id: str = ""
+def list_profiles(
+    request: Request,
+    state: StateDep,
+    conn: ConnectionDep,
+    q: str = "",
+    stage: str | None = None,
+    flow: str | None = None,
+    step: str | None = None,
+    figure: str | None = None,
+    outcome: str | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+    cohort: int | None = None,
+    persona: str | None = None,
+    days: int = 0,
+    page: int = 0,
 ) -> Response:
-    """Find a profile by user id (exact, else the ids starting with what was typed)."""
-    query = user_id.strip()
-    exact, matches = flow_service.search_profiles(conn, query)
-    if exact:
-        return RedirectResponse(f"{PREFIX}/profiles/{quote(query, safe='')}", 303)
-    return render(request, "profiles.html", query=query, matches=matches, **_common(state))
+    """The profiles behind a count (engine.web.people), or the ones a search finds; an
+    exact user id with no other filter goes straight to that profile."""
+    catalog, text = state.catalog, q.strip()
+    who = people.Who(
+        stage=stage if stage in {s.stage for s in catalog.stages} else None,
+        flow=flow if flow in catalog.flows else None,
+        step=step or None,
+        figure=figure if figure in people.STEP_FIGURES else None,
+        outcome=outcome if step else None,
+        status=status if status in people.RUN_STATUSES else None,
+        reason=reason if status else None,
+        cohort=cohort,
+        persona=persona if persona in catalog.segments or persona == NO_PERSONA else None,
+        days=days if days in service.PERIODS else 0,
+        q=text,
+    )
+    if text and who == people.Who(q=text) and flow_service.profile_exists(conn, text):
+        return RedirectResponse(f"{PREFIX}/profiles/{quote(text, safe='')}", 303)
+    since = service.Filters(days=who.days).since(state.clock.now())
+    listing = people.profile_list(conn, service.anchor_of(catalog), who, since, page)
+    return render(request, "profiles.html", listing=listing, **_common(state))
 
 
 @pages.get("/profiles/{user_id}")

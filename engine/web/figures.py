@@ -25,6 +25,7 @@ from engine.web.charts import (
     percent,
 )
 from engine.web.experiment_service import ExperimentPage
+from engine.web.flow_diagram import flow_diagram
 from engine.web.flow_service import FlowPage
 from engine.web.service import Funnel, Overview
 from engine.web.summaries import pain_points
@@ -54,7 +55,10 @@ def flow_figures(page: FlowPage) -> dict[str, Markup]:
         for row in page.steps
         if row.entered or row.depth == 0
     ]
-    return {"steps": bar_chart(reached, title=f"Runs reaching each step of {page.flow}")}
+    return {
+        "diagram": flow_diagram(page),
+        "steps": bar_chart(reached, title=f"Runs reaching each step of {page.flow}"),
+    }
 
 
 def experiment_figures(page: ExperimentPage) -> dict[str, Markup]:

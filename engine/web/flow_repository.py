@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, case, func, select
 
+from engine.catalog.internal_events import EMAIL_CLICKED, EMAIL_OPENED
 from engine.flows.counters import day_of
 from engine.store.recount import SETTLED, delivery_counts, step_counts
 from engine.web.sql import (
@@ -26,6 +27,7 @@ from engine.web.sql import (
     profiles,
     runs,
     stage_entries,
+    timers,
 )
 
 IN_FLIGHT = ("pending", "sending", "retrying")
@@ -164,6 +166,41 @@ def _split(since: datetime | None) -> tuple[date | None, tuple[datetime, datetim
     return following.date(), (since, following)
 
 
+def waiting_now(conn: Connection, flow: str, since: datetime | None) -> dict[str, int]:
+    """Runs of the flow entered since `since` that wait now, per step: a waiting run has
+    exactly one timer, at the step it waits at (the journey's "waiting" entries count every
+    run that ever waited there, including the ones that moved on)."""
+    query = (
+        select(timers.c.step, func.count(func.distinct(runs.c.id)))
+        .select_from(timers.join(runs, runs.c.id == timers.c.run_id))
+        .where(runs.c.flow == flow, runs.c.status == "waiting")
+        .group_by(timers.c.step)
+    )
+    if since is not None:
+        query = query.where(runs.c.entered_at >= since)
+    return {step: int(n) for step, n in conn.execute(query)}
+
+
+def email_engagement(
+    conn: Connection, flow: str, since: datetime | None
+) -> dict[tuple[str, str], int]:
+    """(step, event name) -> distinct deliveries of the flow opened or clicked, from the
+    email_opened and email_clicked events (properties flow, step, delivery_id) since `since`.
+    A scan of those events by name: the engagement link writes a few per email sent."""
+    e = events
+    step = e.c.properties["step"].as_string()
+    delivery = e.c.properties["delivery_id"].as_string()
+    query = (
+        select(step, e.c.name, func.count(func.distinct(delivery)))
+        .where(e.c.type == "track", e.c.name.in_((EMAIL_OPENED, EMAIL_CLICKED)))
+        .where(e.c.properties["flow"].as_string() == flow)
+        .group_by(step, e.c.name)
+    )
+    if since is not None:
+        query = query.where(e.c.timestamp >= since)
+    return {(str(s), str(name)): int(n) for s, name, n in conn.execute(query)}
+
+
 def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMapping]:
     """The latest failed or retrying deliveries of the flow, with their profile's user id."""
     d = deliveries
@@ -194,14 +231,6 @@ def recent_failures(conn: Connection, flow: str, limit: int = 20) -> list[RowMap
 def find_profile(conn: Connection, user_id: str) -> RowMapping | None:
     query = select(profiles).where(profiles.c.user_id == user_id)
     return conn.execute(query).mappings().first()
-
-
-def user_ids_starting(conn: Connection, prefix: str, limit: int = 20) -> list[str]:
-    """User ids starting with `prefix`, in order: a range on the unique index, no LIKE
-    (whose case-insensitivity on SQLite would bypass the index)."""
-    u = profiles.c.user_id
-    query = select(u).where(u >= prefix, u < prefix + "\U0010ffff").order_by(u).limit(limit)
-    return [str(v) for v in conn.execute(query).scalars()]
 
 
 def profile_facts(conn: Connection, profile_id: int, event_limit: int) -> dict[str, list[Any]]:

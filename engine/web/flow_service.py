@@ -6,7 +6,8 @@ did (deliveries), both counted by SQL per (step, outcome, reason):
 - entered: runs that reached the step (a wait's "timed out" or "target reached" is a second
   entry of the same visit, so it is not counted again);
 - delivered, skipped with each reason, failed with each reason, still in flight;
-- converted: runs that reached the step and later reached the flow's goal.
+- converted: runs that reached the step and later reached the flow's goal;
+- waiting: runs parked at the step now (their timer), not every run that ever waited there.
 
 A run converts when the flow's goal holds within the goal window after its entry (the
 `goal`'s `within`), while its steps run (the goal ends it, status `converted`) or after
@@ -23,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping
 
 from engine.catalog.catalog import Catalog
+from engine.catalog.definitions import Flow
+from engine.catalog.internal_events import EMAIL_OPENED
 from engine.errors import NotFound
 from engine.flows.journey import journey
 from engine.flows.service import CONVERSION
@@ -44,6 +47,9 @@ class StepRow:
     converted: int = 0
     delivered: int = 0
     in_flight: int = 0
+    waiting: int = 0  # runs waiting at the step now
+    opened: int = 0  # emails: deliveries opened (email_opened), clicked (email_clicked)
+    clicked: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)  # branch taken, wait ended, ...
@@ -52,6 +58,7 @@ class StepRow:
 @dataclass(frozen=True)
 class FlowPage:
     flow: str
+    definition: Flow
     description: str
     trigger: str
     audience: list[str]
@@ -82,6 +89,12 @@ def flow_page(
     for d in repo.delivery_outcomes(conn, flow_name, since):
         row = rows.setdefault(d.step, StepRow(d.step, d.channel, "(not in the current version)", 0))
         _count_delivery(row, d)
+    for step, n in repo.waiting_now(conn, flow_name, since).items():
+        if step in rows:
+            rows[step].waiting = n
+    for (step, name), n in repo.email_engagement(conn, flow_name, since).items():
+        if step in rows:
+            setattr(rows[step], "opened" if name == EMAIL_OPENED else "clicked", n)
     steps = _variant_entries(list(rows.values()))
     runs: Counter[str] = Counter()
     ended, converted = [], 0
@@ -93,6 +106,7 @@ def flow_page(
     trigger = flow.trigger
     return FlowPage(
         flow=flow_name,
+        definition=flow,
         description=flow.description,
         trigger=f"{trigger.kind} {getattr(trigger, trigger.kind)}",
         audience=list(flow.audience),
@@ -125,7 +139,7 @@ def _count_entry(row: StepRow, o: repo.StepOutcome) -> None:
         row.converted += o.converted
     if o.outcome == "skipped" and (o.kind not in CHANNELS or o.reason == "condition false"):
         row.skipped[o.reason or "skipped"] += o.entries
-    elif o.kind not in CHANNELS and o.outcome != "skipped":
+    elif o.kind not in CHANNELS and o.outcome not in ("skipped", "waiting"):
         row.outcomes[o.outcome] += o.entries
 
 
@@ -165,13 +179,8 @@ class ProfilePage:
     events_total: int
 
 
-def search_profiles(conn: Connection, query: str) -> tuple[bool, list[str]]:
-    """(an exact user id match exists, user ids starting with `query`)."""
-    if not query:
-        return False, []
-    if repo.find_profile(conn, query) is not None:
-        return True, [query]
-    return False, repo.user_ids_starting(conn, query)
+def profile_exists(conn: Connection, user_id: str) -> bool:
+    return repo.find_profile(conn, user_id) is not None
 
 
 def profile_page(conn: Connection, user_id: str) -> ProfilePage:

@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from engine.web.charts import percent, plain, signed_percent
+from engine.web.export import table_csv
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +69,18 @@ def _p_value(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def people_url(**who: Any) -> str:
+    """The profile list behind a count (engine.web.people), without the empty filters."""
+    return f"{PREFIX}/profiles?" + urlencode({k: v for k, v in who.items() if v not in (None, "")})
+
+
+def here(request: Request, **params: str) -> str:
+    """This page's URL, relative (path and query), with `params` set: links that stay on
+    whatever host and scheme the browser used, behind any proxy."""
+    query = dict(request.query_params) | params
+    return f"{request.url.path}?{urlencode(query)}"
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -83,14 +97,21 @@ def _environment() -> Environment:
         duration=duration,
         when=when,
     )
-    env.globals["prefix"] = PREFIX
+    env.globals.update(prefix=PREFIX, people_url=people_url, here=here)
     return env
 
 
 ENVIRONMENT = _environment()
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """A page, with the security headers every dashboard response carries."""
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    """A page, with the security headers every dashboard response carries; with
+    `format=csv&table=name`, that table of the page as a CSV download (engine.web.export)."""
     page = ENVIRONMENT.get_template(template).render(request=request, **context)
+    table = request.query_params.get("table")
+    if status_code == 200 and request.query_params.get("format") == "csv" and table:
+        page_name = request.url.path.rstrip("/").rsplit("/", 1)[-1] or "dashboard"
+        filename = quote(f"{page_name}-{table}.csv", safe="")
+        headers = SECURITY_HEADERS | {"Content-Disposition": f'attachment; filename="{filename}"'}
+        return Response(table_csv(page, table), media_type="text/csv", headers=headers)
     return HTMLResponse(page, status_code=status_code, headers=SECURITY_HEADERS)

@@ -129,6 +129,7 @@ def _flow_summary(name: str, catalog: Catalog, by_flow: dict[str, repo.FlowRuns]
 @dataclass(frozen=True)
 class Cohort:
     week: datetime
+    number: int  # engine.web.sql.week_of
     size: int
     reached: dict[str, int]  # later ordered stage -> profiles of the cohort who reached it
     retained: list[int | None]  # per week 1..RETENTION_WEEKS; None while not observable
@@ -193,7 +194,9 @@ def _cohorts(
             for k in range(1, RETENTION_WEEKS + 1)
         ]
         out.append(
-            Cohort(begins, sizes[week], dict(zip(later, reached[week], strict=True)), retained)
+            Cohort(
+                begins, week, sizes[week], dict(zip(later, reached[week], strict=True)), retained
+            )
         )
     return out
 

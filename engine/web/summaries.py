@@ -117,11 +117,12 @@ def _walk(
         key = step_key(step, path, index)
         out.append(StepLine(key, step.kind, describe(step), depth))
         here = (*path, index)
-        for suffix, children in _children(step):
+        for suffix, children in step_paths(step):
             _walk(children, (*here, *suffix), depth + 1, out)
 
 
-def _children(step: Step) -> list[tuple[tuple[str, ...], Sequence[Step]]]:
+def step_paths(step: Step) -> list[tuple[tuple[str, ...], Sequence[Step]]]:
+    """The nested step sequences of `step`, each with its path suffix (as in step keys)."""
     match step:
         case BranchStep():
             return [(("then",), step.then), (("else",), step.otherwise)]

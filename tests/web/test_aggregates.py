@@ -7,6 +7,7 @@ numbers, computed by GROUP BY in the database, must be identical.
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
@@ -241,6 +242,35 @@ def test_flow_page_counts(populated: Engine, catalog: Catalog, clock: FrozenCloc
     assert page.runs == Counter(runs[i]["status"] for i in welcome)
     failed = [d for d in deliveries if d["status"] == "failed"]
     assert len(page.failures) == len(failed)
+
+
+def test_waiting_counts_runs_waiting_now(
+    populated: Engine, catalog: Catalog, clock: FrozenClock
+) -> None:
+    """Per flow and wait step: the runs whose state parks them there now, from the run rows."""
+    now = clock.now()
+    expected: Counter[tuple[str, str]] = Counter()
+    ever: Counter[tuple[str, str]] = Counter()
+    since = now - timedelta(days=9)
+    sql = "SELECT id, flow, status, state, entered_at FROM flow_runs"
+    recent = {}
+    for r in rows(populated, sql):
+        recent[r["id"]] = (r["flow"], at(r["entered_at"]) >= since)
+        state = r["state"] if isinstance(r["state"], dict) else json.loads(r["state"])
+        if r["status"] == "waiting" and recent[r["id"]][1]:
+            expected[(r["flow"], state["waiting"]["step"])] += 1
+    for e in rows(populated, "SELECT run_id, step, outcome FROM journey_entries"):
+        flow, is_recent = recent[e["run_id"]]
+        ever[(flow, e["step"])] += e["outcome"] == "waiting" and is_recent
+    shown: dict[tuple[str, str], int] = {}
+    with populated.connect() as conn:
+        for flow in catalog.flows:
+            page = flow_service.flow_page(conn, catalog, flow, since, 0)
+            shown |= {(flow, s.key): s.waiting for s in page.steps if s.waiting}
+            assert all("waiting" not in s.outcomes for s in page.steps)
+    assert shown == dict(expected)
+    assert sum(expected.values()) > 0
+    assert sum(ever.values()) > sum(expected.values())  # some runs waited and moved on
 
 
 def test_experiment_page_agrees_with_results(

@@ -9,6 +9,9 @@ on both backends in test_aggregates.py.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +20,7 @@ from fastapi import FastAPI
 from playwright import sync_api
 from sqlalchemy import Engine, text
 
+from engine.web.export import safe_cell
 from tests.conftest import ADMIN_KEY, ROOT
 from tests.support.chromium import ARGS, CHROMIUM
 from tests.support.server import live_server
@@ -45,6 +49,18 @@ def site(populated: Engine, dashboard: FastAPI) -> Iterator[str]:
 @pytest.fixture
 def page(browser: Any, site: str) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1360, "height": 900}, base_url=site)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def probe(browser: Any, site: str) -> Iterator[Any]:
+    """A tab that may inject test code (axe-core, a style) despite the pages' CSP."""
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900}, base_url=site, bypass_csp=True
+    )
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     yield tab
@@ -105,6 +121,97 @@ def test_every_page_shows_the_database_numbers(page: Any, populated: Engine) -> 
 
     page.click("form.logout button")
     assert "/dashboard/login" in page.url
+
+
+TABLE_TEXT = """table => {
+  const rows = [], spans = {};
+  for (const tr of table.rows) {
+    const row = [];
+    const fill = () => { while (spans[row.length] > 0) { spans[row.length]--; row.push(""); } };
+    fill();
+    for (const cell of tr.cells) {
+      const lines = cell.innerText.split("\\n").map(l => l.replace(/\\s+/g, " ").trim());
+      const at = row.length;
+      row.push(lines.filter(l => l).join("; "));
+      for (let i = 1; i < cell.colSpan; i++) row.push("");
+      if (cell.rowSpan > 1) spans[at] = cell.rowSpan - 1;
+      fill();
+    }
+    rows.push(row);
+  }
+  return rows;
+}"""
+
+EXPORTED = [
+    "/dashboard?days=0",
+    "/dashboard/journey?flow=welcome&days=0",
+    "/dashboard/funnel?days=0",
+    "/dashboard/flows",
+    "/dashboard/flows/welcome?days=0",
+    "/dashboard/profiles?q=user-1",
+    "/dashboard/profiles/user-05",
+]
+
+
+def test_every_table_downloads_as_its_csv(probe: Any, populated: Engine) -> None:
+    """Each marked table's CSV (through its link) holds exactly the cells Chromium shows
+    (with the stylesheet's upper-case headings shown as written)."""
+    page = probe
+    page.goto("/dashboard/login")
+    log_in(page)
+    checked = 0
+    for url in EXPORTED:
+        page.goto(url)
+        page.add_style_tag(content="* { text-transform: none !important; }")
+        for table in page.locator("table[data-csv]").all():
+            name = table.get_attribute("data-csv")
+            link = page.locator(f"a[href*='table={name}']")
+            href = link.get_attribute("href")
+            assert href.startswith("/dashboard"), href  # relative to the host the page came from
+            response = page.request.get(href)
+            assert response.ok, href
+            shown = [[safe_cell(c) for c in row] for row in table.evaluate(TABLE_TEXT)]
+            assert list(csv.reader(io.StringIO(response.text()))) == shown, href
+            checked += 1
+    assert checked >= 12
+
+
+AXE = ROOT / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+EVERY_PAGE = [
+    *EXPORTED,
+    "/dashboard/funnel?persona=power_user&days=90",
+    "/dashboard/flows/activation-rescue?days=30",
+    "/dashboard/experiments",
+    "/dashboard/experiments/welcome-tutorial-first",
+    "/dashboard/profiles?flow=welcome&step=welcome-email&figure=delivered",
+    "/dashboard/flows/no-such-flow",
+]
+
+
+@pytest.mark.parametrize("width", [1360, 390])
+def test_pages_are_accessible_and_fit_a_phone(probe: Any, populated: Engine, width: int) -> None:
+    """axe-core finds no serious or critical violation on any page, and at a phone's width
+    (390 px) no page scrolls sideways: wide tables scroll inside their own box."""
+    page = probe
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto("/dashboard/login")
+    pages = ["/dashboard/login"]
+    log_in(page)
+    problems: dict[str, Any] = {}
+    for url in pages + EVERY_PAGE:
+        page.goto(url)
+        page.add_script_tag(content=AXE.read_text())
+        found = page.evaluate(
+            "async () => (await axe.run(document)).violations"
+            ".filter(v => ['serious', 'critical'].includes(v.impact))"
+            ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+        )
+        sideways = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if found or sideways > 0:
+            problems[url] = {"axe": found, "overflow px": sideways}
+        if url == "/dashboard/login":
+            log_in(page)
+    assert problems == {}, json.dumps(problems, indent=1)
 
 
 def _journey_map(page: Any, db: Engine) -> None:
@@ -179,9 +286,9 @@ def _experiment(page: Any, db: Engine) -> None:
 
 def _profile(page: Any, db: Engine) -> None:
     page.goto("/dashboard/profiles")
-    page.fill("#user_id", "user-0")
+    page.fill("#q", "user-0")
     page.click("form.filters button")
-    assert page.locator("ul.matches li").count() == 10
+    assert page.locator("table.profiles tbody tr").count() == 10
     page.click("a[href='/dashboard/profiles/user-05']")
     stages = count(
         db,
