@@ -301,6 +301,10 @@ def list_profiles(
     outcome: str | None = None,
     status: str | None = None,
     reason: str | None = None,
+    at: str | None = None,
+    event: str | None = None,
+    channel: str | None = None,
+    content: str | None = None,
     cohort: int | None = None,
     persona: str | None = None,
     days: int = 0,
@@ -309,14 +313,19 @@ def list_profiles(
     """The profiles behind a count (engine.web.people), or the ones a search finds; an
     exact user id with no other filter goes straight to that profile."""
     catalog, text = state.catalog, q.strip()
+    stages = {s.stage for s in catalog.stages}
     who = people.Who(
-        stage=stage if stage in {s.stage for s in catalog.stages} else None,
+        stage=stage if stage in stages else None,
         flow=flow if flow in catalog.flows else None,
         step=step or None,
         figure=figure if figure in people.STEP_FIGURES else None,
         outcome=outcome if step else None,
         status=status if status in people.RUN_STATUSES else None,
         reason=reason if status else None,
+        at=at if at in stages else None,
+        event=event or None,
+        channel=channel or None,
+        content=content or None,
         cohort=cohort,
         persona=persona if persona in catalog.segments or persona == NO_PERSONA else None,
         days=days if days in service.PERIODS else 0,

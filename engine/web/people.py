@@ -20,6 +20,7 @@ from engine.web.flow_service import SECOND_VISIT
 from engine.web.sql import (
     Population,
     deliveries,
+    events,
     journey,
     persona_is,
     profiles,
@@ -49,6 +50,10 @@ class Who:
     outcome: str | None = None  # with `step`: a fork's way out (then, a persona, timed out)
     status: str | None = None  # the flow's runs with this status ("open": active, waiting)
     reason: str | None = None  # with `status`: their end reason
+    at: str | None = None  # the stage at the time of an `event` or a delivery of `content`
+    event: str | None = None  # journey map: a user action (track event) at stage `at`
+    channel: str | None = None  # journey map: a touchpoint, sent at stage `at`
+    content: str | None = None
     cohort: int | None = None
     persona: str | None = None
     days: int = 0
@@ -58,6 +63,15 @@ class Who:
         """The query string of this list's page `page`."""
         values = {k: v for k, v in vars(self).items() if v not in (None, "")}
         return urlencode(values | ({"page": page} if page else {}))
+
+    def filters(self) -> list[tuple[str, Any]]:
+        """The filters that name the count (kept by the search form), without the search
+        and the persona, which the form sets."""
+        return [
+            (k, v)
+            for k, v in vars(self).items()
+            if v not in (None, "") and k not in ("q", "persona")
+        ]
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,8 @@ def profile_ids(anchor: str, who: Who, since: datetime | None) -> Any:
     when `who` names no count (every profile)."""
     if who.flow is not None and (who.step or who.figure or who.status):
         query = _of_flow(who, since)
+    elif who.at is not None and (who.event or who.content):
+        query = _at_stage(anchor, who, since)
     elif who.cohort is not None:
         a = stage_entries.alias("a")
         query = select(a.c.profile_id).where(
@@ -115,6 +131,23 @@ def profile_ids(anchor: str, who: Who, since: datetime | None) -> Any:
         else:
             query = _reached(who.stage).where(stage_entries.c.profile_id.in_(population))
     return query
+
+
+def _at_stage(anchor: str, who: Who, since: datetime | None) -> Any:
+    """The journey map's population who did `event`, or were sent `content` on `channel`
+    (of the map's flow), while their latest stage was `at`, since `since`."""
+    population = Population(anchor, who.flow, None, since).profile_ids()
+    if who.event:
+        e = events
+        query = select(e.c.profile_id).where(e.c.type == "track", e.c.name == who.event)
+        query = query.where(e.c.stage == who.at, e.c.profile_id.in_(population))
+        return query if since is None else query.where(e.c.timestamp >= since)
+    d = deliveries
+    query = select(d.c.profile_id).where(d.c.channel == who.channel, d.c.content == who.content)
+    query = query.where(d.c.status == "sent", d.c.stage == who.at, d.c.profile_id.in_(population))
+    if who.flow is not None:
+        query = query.where(d.c.flow == who.flow)
+    return query if since is None else query.where(d.c.created_at >= since)
 
 
 def _reached(stage: str) -> Any:

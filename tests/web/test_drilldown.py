@@ -94,3 +94,17 @@ def test_search_by_id_substring_email_and_trait(populated: Engine, logged_in: Te
     assert one.status_code == 303
     assert one.headers["location"] == "/dashboard/profiles/user-05"
     assert total(logged_in, "/dashboard/profiles?q=%25_%5C") == 0  # LIKE wildcards are text
+
+
+def test_a_search_stays_within_the_count(populated: Engine, logged_in: TestClient) -> None:
+    """Searching a drilled-down list narrows that list; its form keeps the count's filters."""
+    sql = (
+        "SELECT p.user_id, p.traits FROM profiles p JOIN stage_entries s ON s.profile_id = p.id"
+        " WHERE s.stage = 'activation'"
+    )
+    activated = rows(populated, sql)
+    expected = sum("ser-1" in r["user_id"] or "ser-1" in str(r["traits"]) for r in activated)
+    url = "/dashboard/profiles?stage=activation&days=0&q=ser-1"
+    assert 0 < total(logged_in, url) == expected < len(activated)
+    form = logged_in.get(url).text
+    assert '<input type="hidden" name="stage" value="activation">' in form
