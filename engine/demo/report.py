@@ -6,6 +6,7 @@ service, the same numbers the API and dashboard show.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -20,7 +21,8 @@ from engine.catalog.internal_events import EMAIL_CLICKED, EMAIL_OPENED
 from engine.experiments.schemas import ExperimentResults
 from engine.experiments.service import experiment_results, known_experiments
 from engine.flows.repository import deliveries, runs
-from engine.ingest.repository import events, profiles
+from engine.ingest.repository import profiles
+from engine.web.flow_repository import email_engagement
 
 NO_PERSONA = "(no persona)"
 
@@ -96,27 +98,31 @@ def _flows(conn: Connection, catalog: Catalog) -> list[FlowSummary]:
         by_status[status] = by_status.get(status, 0) + count
         if channel == "email" and status == "sent":
             emails[flow] = count
-    engaged: dict[tuple[str, str], set[Any]] = {}
-    for name, properties in conn.execute(
-        select(events.c.name, events.c.properties).where(
-            events.c.name.in_((EMAIL_OPENED, EMAIL_CLICKED))
+    summaries = []
+    for name, flow in sorted(catalog.flows.items()):
+        engaged = _engaged(conn, name)
+        summaries.append(
+            FlowSummary(
+                flow=name,
+                goal=flow.goal.describe() if flow.goal else None,
+                entered=entered.get(name, 0),
+                converted=converted.get(name, 0),
+                deliveries=sent.get(name, {}),
+                emails_sent=emails.get(name, 0),
+                opened=engaged[EMAIL_OPENED],
+                clicked=engaged[EMAIL_CLICKED],
+            )
         )
-    ):
-        key = (str(properties.get("flow")), name)
-        engaged.setdefault(key, set()).add(properties.get("delivery_id"))
-    return [
-        FlowSummary(
-            flow=name,
-            goal=flow.goal.describe() if flow.goal else None,
-            entered=entered.get(name, 0),
-            converted=converted.get(name, 0),
-            deliveries=sent.get(name, {}),
-            emails_sent=emails.get(name, 0),
-            opened=len(engaged.get((name, EMAIL_OPENED), ())),
-            clicked=len(engaged.get((name, EMAIL_CLICKED), ())),
-        )
-        for name, flow in sorted(catalog.flows.items())
-    ]
+    return summaries
+
+
+def _engaged(conn: Connection, flow: str) -> Counter[str]:
+    """The flow's emails opened and clicked at least once, as its dashboard page counts them
+    per step (a delivery belongs to one step, so the steps add up)."""
+    counts: Counter[str] = Counter()
+    for (_, name), n in email_engagement(conn, flow, None).items():
+        counts[name] += n
+    return counts
 
 
 def _pct(value: float | None) -> str:
